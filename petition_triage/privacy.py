@@ -1,0 +1,24 @@
+"""Personal data in petitions: masking for logs, one-way hashes for matching contacts."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+# Mainland ID numbers (18 characters, last may be X) and mobile numbers, not inside longer digit runs.
+_ID_NUMBER = re.compile(r"(?<!\d)(\d{6})\d{8}(\d{3}[\dXx])(?!\d)")
+_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})-?\d{7,8}(?!\d)")
+
+
+def mask_personal_data(text: str) -> str:
+    """Masks ID, mobile and landline numbers, keeping just enough to tell records apart."""
+    text = _ID_NUMBER.sub(r"\1********\2", text)
+    text = _MOBILE.sub(r"\1****\2", text)
+    return _LANDLINE.sub(r"\1-********", text)
+
+
+def contact_hash(value: str, salt: str) -> str:
+    """A salted SHA-256 of a normalised phone or ID number: comparable, never reversible to clear text."""
+    normalised = re.sub(r"[\s-]", "", value).upper()
+    return hashlib.sha256((salt + normalised).encode("utf-8")).hexdigest()

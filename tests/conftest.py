@@ -1,0 +1,55 @@
+"""Shared fixtures: tiny randomly initialised models built at test time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+def build_tiny_bert(out_dir: Path) -> Path:
+    """A 2-layer BERT with bert-base-chinese's WordPiece vocabulary (shipped by `fastbert`)."""
+    import fastbert
+    from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers, processors
+    from tokenizers.models import WordPiece
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    vocab_file = Path(fastbert.__file__).parent / "files" / "google_zh_vocab.txt"
+    vocab = {line.rstrip("\n"): i for i, line in enumerate(vocab_file.read_text(encoding="utf-8").splitlines())}
+    backend = Tokenizer(WordPiece(vocab, unk_token="[UNK]"))
+    backend.normalizer = normalizers.BertNormalizer(lowercase=True, handle_chinese_chars=True)
+    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    backend.decoder = decoders.WordPiece()
+    backend.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
+        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+        sep_token="[SEP]", mask_token="[MASK]", model_max_length=512,
+    )
+    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=512)
+    import torch
+
+    torch.manual_seed(0)
+    BertModel(config, add_pooling_layer=False).save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    return out_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Every test gets its own data home, so nothing leaks into the user's cache."""
+    from petition_triage.config import get_settings
+
+    monkeypatch.setenv("PETITION_TRIAGE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()

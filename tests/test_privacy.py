@@ -1,0 +1,27 @@
+import logging
+
+from petition_triage.logs import MaskingFilter
+from petition_triage.privacy import contact_hash, mask_personal_data
+
+
+def test_mask_hides_mobile_id_and_landline_numbers():
+    text = "联系电话13900001234，身份证630000198503120017，座机0971-8123456。订单号2025031412345678901"
+    masked = mask_personal_data(text)
+    assert "13900001234" not in masked and "139****1234" in masked
+    assert "630000198503120017" not in masked and "630000********0017" in masked
+    assert "8123456" not in masked
+    assert "2025031412345678901" in masked  # a 19-digit order number is neither
+
+
+def test_contact_hash_normalises_and_salts():
+    assert contact_hash("139-0000-1234", "s") == contact_hash("13900001234", "s")
+    assert contact_hash("13900001234", "s") != contact_hash("13900001234", "t")
+    assert "13900001234" not in contact_hash("13900001234", "s")
+
+
+def test_log_records_are_masked(caplog):
+    logger = logging.getLogger("petition_triage.test")
+    logger.addFilter(MaskingFilter())
+    with caplog.at_level(logging.INFO):
+        logger.info("case from %s", "13900001234")
+    assert "139****1234" in caplog.text and "13900001234" not in caplog.text
