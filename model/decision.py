@@ -1,0 +1,46 @@
+"""Turns calibrated head outputs into decisions: labels, top-k, risk level, abstention."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MODEL_REASON_THRESHOLD = 0.5
+
+
+@dataclass
+class Calibration:
+    """Fitted on dev data and stored with the model (`calibration.json`)."""
+
+    temperatures: dict[str, float] = field(default_factory=dict)
+    abstain_thresholds: dict[str, float] = field(default_factory=dict)
+    # The probability of `high` above which a case is high risk, chosen for recall.
+    high_risk_threshold: float = 0.5
+    reason_threshold: float = MODEL_REASON_THRESHOLD
+
+    def to_dict(self) -> dict:
+        return {"temperatures": self.temperatures, "abstain_thresholds": self.abstain_thresholds,
+                "high_risk_threshold": self.high_risk_threshold, "reason_threshold": self.reason_threshold}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Calibration":
+        return cls(**data)
+
+
+def calibrated_probs(logits: np.ndarray, temperature: float) -> np.ndarray:
+    z = logits / temperature
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def risk_decision(probs: np.ndarray, codes: list[str], high_threshold: float) -> np.ndarray:
+    """`high` when its probability passes the recall-tuned threshold, else the likelier of the rest."""
+    choice = probs.argmax(axis=-1)
+    if "high" in codes:
+        high = codes.index("high")
+        others = probs.copy()
+        others[:, high] = -1.0
+        choice = np.where(probs[:, high] >= high_threshold, high, others.argmax(axis=-1))
+    return choice

@@ -1,0 +1,108 @@
+"""One encoder, one classification head per task: a single forward pass gives every head.
+
+Heads: `type`, `department` and `risk` (softmax), and `reasons` (independent sigmoids over the
+risk reason codes). The label sets live in the model's config, so a deployment with its own
+taxonomy trains and serves without code changes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+CONFIG_NAME = "triage_config.json"
+HEADS_NAME = "heads.safetensors"
+ENCODER_DIR = "encoder"
+SINGLE_LABEL_HEADS = ("type", "department", "risk")
+MULTI_LABEL_HEAD = "reasons"
+
+
+@dataclass
+class TriageConfig:
+    """What a saved model needs to be rebuilt and fed exactly as in training."""
+
+    labels: dict[str, list[str]]  # head -> class codes, in output order
+    base_model: str = ""
+    max_length: int = 256
+    text_prefix: str = ""
+    dropout: float = 0.1
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def heads(self) -> list[str]:
+        return list(self.labels)
+
+    def save(self, directory: Path) -> None:
+        (directory / CONFIG_NAME).write_text(json.dumps(asdict(self), ensure_ascii=False, indent=2), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> "TriageConfig":
+        return cls(**json.loads((directory / CONFIG_NAME).read_text(encoding="utf-8")))
+
+
+def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+
+
+def _load_encoder(name_or_path: str) -> nn.Module:
+    try:
+        return AutoModel.from_pretrained(name_or_path, add_pooling_layer=False)
+    except TypeError:  # encoders without a pooler option
+        return AutoModel.from_pretrained(name_or_path)
+
+
+class TriageModel(nn.Module):
+    def __init__(self, encoder: nn.Module, config: TriageConfig) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.config = config
+        hidden = encoder.config.hidden_size
+        self.dropout = nn.Dropout(config.dropout)
+        # Keys get a suffix: nn.ModuleDict refuses "type", a Module attribute.
+        self.heads = nn.ModuleDict({f"{head}_classifier": nn.Linear(hidden, len(codes))
+                                    for head, codes in config.labels.items()})
+
+    @classmethod
+    def from_base(cls, base_model: str, config: TriageConfig) -> "TriageModel":
+        return cls(_load_encoder(base_model), config)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        pooled = mean_pool(hidden, attention_mask)
+        dropped = self.dropout(pooled)
+        outputs = {head: self.heads[f"{head}_classifier"](dropped) for head in self.config.labels}
+        outputs["embedding"] = pooled
+        return outputs
+
+    def save_pretrained(self, directory: str | Path, tokenizer=None) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.encoder.save_pretrained(directory / ENCODER_DIR)
+        save_file({k: v.contiguous() for k, v in self.heads.state_dict().items()}, str(directory / HEADS_NAME))
+        self.config.save(directory)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(directory)
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path) -> "TriageModel":
+        directory = Path(directory)
+        config = TriageConfig.load(directory)
+        model = cls(_load_encoder(str(directory / ENCODER_DIR)), config)
+        model.heads.load_state_dict(load_file(str(directory / HEADS_NAME)))
+        model.eval()
+        return model
+
+
+def load_tokenizer(directory: str | Path):
+    return AutoTokenizer.from_pretrained(str(directory))
+
+
+def encoder_config(name_or_path: str):
+    return AutoConfig.from_pretrained(name_or_path)

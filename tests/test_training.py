@@ -1,0 +1,167 @@
+"""Training, export, evaluation and promotion on a tiny random model and a slice of the corpus."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from petition_triage.cli import main
+from petition_triage.config import REPO_ROOT
+from petition_triage.model.text_input import head_tail_truncate
+from petition_triage.training.args import TrainingArguments
+from petition_triage.training.artifact import promote
+from petition_triage.training.corpus import read_records, write_records
+from petition_triage.training.data import Example, merge_corrections
+from petition_triage.training.metrics import abstain_threshold, fit_temperature, recall_threshold, softmax
+from petition_triage.training.trainer import IGNORE, multitask_loss
+
+DATA = REPO_ROOT / "data_samples"
+
+
+@pytest.fixture(scope="module")
+def small_data(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("data")
+    write_records(out / "train.jsonl", read_records(DATA / "train.jsonl")[:80])
+    write_records(out / "dev.jsonl", read_records(DATA / "dev.jsonl")[:24])
+    write_records(out / "test.jsonl", read_records(DATA / "test.jsonl")[:24])
+    return out
+
+
+@pytest.fixture(scope="module")
+def trained_model(tiny_bert_dir, small_data, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("models") / "m1"
+    assert main(["train", "--data", str(small_data), "--out", str(out), "--base-model", str(tiny_bert_dir),
+                 "--epochs", "2", "--batch-size", "8", "--max-length", "64"]) == 0
+    return out
+
+
+def test_train_writes_a_versioned_model_directory(trained_model):
+    for name in ("triage_config.json", "calibration.json", "labels.json", "artifact.json", "README.md",
+                 "tokenizer.json", "pytorch/heads.safetensors"):
+        assert (trained_model / name).exists(), name
+    labels = json.loads((trained_model / "labels.json").read_text())
+    assert set(labels) == {"type", "department", "risk", "reasons"} and len(labels["department"]) == 19
+    artifact = json.loads((trained_model / "artifact.json").read_text())
+    assert artifact["seed"] == 42 and len(artifact["data_hash"]) == 16 and artifact["training_history"]
+
+
+def test_export_evaluate_and_promote(trained_model, small_data, tmp_path):
+    assert main(["export", "--model", str(trained_model)]) == 0
+    summary = json.loads((trained_model / "export_report.json").read_text())
+    assert max(summary["fp32"]["max_abs_diff_vs_pytorch"].values()) < 1e-3
+    assert (trained_model / summary["chosen"]).exists()
+    assert "int8-per-channel" in summary  # the gate was applied, whichever way it went
+
+    assert main(["evaluate", "--model", str(trained_model), "--data", str(small_data)]) == 0
+    report_dir = trained_model / "evaluation" / "test"
+    report = json.loads((report_dir / "report.json").read_text())
+    assert report["examples"] == 24 and 0 <= report["department"]["macro_f1"] <= 1
+    assert "ece_before" in report["type"] and "ece_after" in report["type"]
+    assert (report_dir / "confusion_department.png").stat().st_size > 1000
+    assert "Confusion matrix" in (report_dir / "report.md").read_text()
+    assert "test" in json.loads((trained_model / "metrics.json").read_text())
+
+    target = tmp_path / "default"
+    ok, _ = promote(trained_model, target)
+    assert ok and (target / summary["chosen"]).exists() and not (target / "pytorch").exists()
+
+    worse = tmp_path / "worse"
+    shutil.copytree(trained_model, worse)
+    metrics = json.loads((worse / "metrics.json").read_text())
+    metrics["test"]["department"]["macro_f1"] -= 0.5
+    (worse / "metrics.json").write_text(json.dumps(metrics))
+    ok, message = promote(worse, target)
+    assert not ok and "worse than the current model" in message
+
+
+def test_trainer_file_with_own_columns_and_only_some_labels(tiny_bert_dir, tmp_path):
+    rows = read_records(DATA / "train.jsonl")[:40]
+    path = tmp_path / "cases.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["编号", "内容", "部门"])
+        for r in rows:
+            writer.writerow([r["id"], r["text"], r["labels"]["department"]])
+    out = tmp_path / "m"
+    assert main(["train", "--data", str(path), "--out", str(out), "--base-model", str(tiny_bert_dir), "--epochs", "1",
+                 "--batch-size", "8", "--max-length", "48", "--text-col", "内容", "--title-col", "",
+                 "--label-col", "department=部门", "--label-col", "type=none", "--label-col", "risk=none",
+                 "--label-col", "reasons=none"]) == 0
+    labels = json.loads((out / "labels.json").read_text())
+    assert list(labels) == ["department"]
+
+
+def test_custom_taxonomy_with_seven_departments(tiny_bert_dir, tmp_path):
+    default = json.loads((REPO_ROOT / "model" / "taxonomy" / "default.json").read_text())
+    codes = ["d1", "d2", "d3", "d4", "d5", "d6", "d7"]
+    default["departments"] = [{"code": c, "name_zh": c} for c in codes]
+    taxonomy = tmp_path / "taxonomy.json"
+    taxonomy.write_text(json.dumps(default))
+    rows = read_records(DATA / "train.jsonl")[:35]
+    for i, r in enumerate(rows):
+        r["labels"] = dict(r["labels"], department=codes[i % 7])
+    write_records(tmp_path / "train.jsonl", rows)
+    out = tmp_path / "m"
+    assert main(["train", "--data", str(tmp_path / "train.jsonl"), "--out", str(out), "--taxonomy", str(taxonomy),
+                 "--base-model", str(tiny_bert_dir), "--epochs", "1", "--max-length", "48"]) == 0
+    assert json.loads((out / "labels.json").read_text())["department"] == codes
+
+
+def test_loss_ignores_rows_without_a_label():
+    torch.manual_seed(0)
+    outputs = {"embedding": torch.zeros(4, 2), "type": torch.randn(4, 3), "department": torch.randn(4, 5)}
+    with_unlabeled = {"type": torch.tensor([0, IGNORE, 2, IGNORE]), "department": torch.full((4,), IGNORE)}
+    only_labeled = {"type": torch.tensor([0, 2])}
+    expected = multitask_loss({"embedding": outputs["embedding"][:2], "type": outputs["type"][[0, 2]]}, only_labeled, {})
+    assert torch.isclose(multitask_loss(outputs, with_unlabeled, {}), expected)
+
+
+def test_corrections_override_labels_latest_wins():
+    base = [Example("a", "文本一", None, {"type": "demand", "department": "housing", "risk": "normal"}, [])]
+    corrections = [
+        {"id": "a", "text": "文本一", "labels": {"department": "ecology"}, "corrected_at": "2026-01-02T00:00:00"},
+        {"id": "a", "text": "文本一", "labels": {"department": "emergency"}, "corrected_at": "2026-01-03T00:00:00"},
+        {"id": "b", "text": "文本二", "labels": {"type": "inquiry"}, "corrected_at": "2026-01-01T00:00:00"},
+    ]
+    merged = {e.id: e for e in merge_corrections(base, list(reversed(corrections)))}
+    assert merged["a"].labels == {"type": "demand", "department": "emergency", "risk": "normal"}
+    assert merged["b"].labels["type"] == "inquiry" and merged["b"].labels["department"] is None
+
+
+def test_head_tail_truncation_keeps_both_ends():
+    ids = list(range(100))
+    cut = head_tail_truncate(ids, 40)
+    assert len(cut) == 40 and cut[0] == 0 and cut[-1] == 99 and cut[:15] == list(range(15))
+    assert head_tail_truncate(ids[:10], 40) == ids[:10]
+
+
+def test_temperature_scaling_softens_overconfident_logits():
+    rng = np.random.default_rng(0)
+    targets = rng.integers(0, 3, 500)
+    logits = rng.normal(size=(500, 3))
+    logits[np.arange(500), targets] += 1.0
+    t = fit_temperature(logits * 8, targets)  # eight times too confident
+    assert 4 < t < 16
+
+
+def test_abstain_and_recall_thresholds():
+    probs = softmax(np.array([[4.0, 0, 0], [3.0, 0, 0], [0.2, 0, 0.1], [0, 0.3, 0.2]]))
+    targets = np.array([0, 0, 2, 1])
+    threshold = abstain_threshold(probs, targets, 0.99)
+    # Sorted by confidence the rows are 0, 1, 3 (all right), then 2 (wrong): the cut falls before row 2.
+    assert probs[2].max() < threshold <= probs[3].max() < probs[1].max()
+    high = recall_threshold(probs, np.array([2, 2, 2, 2]), 2, 0.75)
+    assert (probs[:, 2] >= high).mean() >= 0.75
+
+
+def test_training_arguments_are_validated():
+    with pytest.raises(ValueError, match="max_length must be between 8 and 512, got 4"):
+        TrainingArguments(output_dir="x", max_length=4)
+    with pytest.raises(ValueError, match="bf16 must be auto, on or off"):
+        TrainingArguments(output_dir="x", bf16="maybe")

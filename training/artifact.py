@@ -1,0 +1,178 @@
+"""The versioned model directory: calibration, export, model card and gated promotion.
+
+Layout of a model directory:
+    pytorch/             the fine-tuned PyTorch model (for export and retraining; not shipped)
+    model.onnx           all heads in one graph (fp32); model.int8.onnx when it passed its gate
+    tokenizer files      tokenizer.json, tokenizer_config.json
+    triage_config.json   labels, max length, text prefix
+    calibration.json     temperatures, abstain thresholds, the high-risk threshold
+    labels.json          the label sets, for readers
+    artifact.json        version, which ONNX file to serve, provenance
+    metrics.json         scores per data split
+    README.md            the model card
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from petition_triage.model.decision import Calibration, calibrated_probs
+from petition_triage.model.inference import ARTIFACT_NAME
+from petition_triage.model.modeling import MULTI_LABEL_HEAD
+
+from .metrics import IGNORE, abstain_threshold, fit_temperature, recall_threshold
+
+PYTORCH_DIR = "pytorch"
+# Accuracy a head must reach on the cases it does not send to a human.
+TARGET_ACCURACY = {"type": 0.95, "department": 0.92, "risk": 0.92}
+HIGH_RISK_RECALL = 0.95
+HEADS_GATED = ("type", "department", "risk")
+
+
+def data_hash(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            if file.is_file():
+                digest.update(file.name.encode())
+                digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def fit_calibration(dev_logits: dict[str, np.ndarray], dev_targets: dict[str, np.ndarray],
+                    labels: dict[str, list[str]]) -> Calibration:
+    calibration = Calibration()
+    for head, codes in labels.items():
+        if head == MULTI_LABEL_HEAD or not (dev_targets[head] != IGNORE).any():
+            continue
+        t = fit_temperature(dev_logits[head], dev_targets[head])
+        calibration.temperatures[head] = t
+        probs = calibrated_probs(dev_logits[head], t)
+        calibration.abstain_thresholds[head] = abstain_threshold(probs, dev_targets[head], TARGET_ACCURACY.get(head, 0.9))
+        if head == "risk" and "high" in codes:
+            calibration.high_risk_threshold = recall_threshold(probs, dev_targets[head], codes.index("high"), HIGH_RISK_RECALL)
+    return calibration
+
+
+def write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def save_trained(out_dir: Path, result, calibration: Calibration, provenance: dict) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result.model.save_pretrained(out_dir / PYTORCH_DIR, tokenizer=result.tokenizer)
+    result.model.config.save(out_dir)
+    result.tokenizer.save_pretrained(out_dir)
+    write_json(out_dir / "calibration.json", calibration.to_dict())
+    write_json(out_dir / "labels.json", result.model.config.labels)
+    version = provenance.get("version") or datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    write_json(out_dir / ARTIFACT_NAME, {"version": version, "onnx_file": None, **provenance,
+                                          "training_history": result.history, "best_epoch": result.best_epoch,
+                                          "training_seconds": round(result.seconds, 1)})
+
+
+def update_artifact(out_dir: Path, **fields) -> dict:
+    artifact = read_json(out_dir / ARTIFACT_NAME)
+    artifact.update(fields)
+    write_json(out_dir / ARTIFACT_NAME, artifact)
+    return artifact
+
+
+def record_metrics(out_dir: Path, name: str, report: dict) -> None:
+    metrics = read_json(out_dir / "metrics.json")
+    metrics[name] = {
+        head: {k: v for k, v in scores.items() if k not in ("confusion",)} if isinstance(scores, dict) else scores
+        for head, scores in report.items()
+    }
+    write_json(out_dir / "metrics.json", metrics)
+    write_model_card(out_dir)
+
+
+def write_model_card(out_dir: Path) -> None:
+    artifact = read_json(out_dir / ARTIFACT_NAME)
+    metrics = read_json(out_dir / "metrics.json")
+    labels = read_json(out_dir / "labels.json")
+    lines = [
+        f"# petition-triage model {artifact.get('version', '')}", "",
+        "Classifies a Chinese petition (信访) or hotline submission: request type, responsible department, "
+        "escalation risk level and risk reason codes, from one encoder forward pass.", "",
+        "## Provenance", "",
+        f"- base model: `{artifact.get('base_model')}`",
+        f"- training data: `{artifact.get('data')}` (sha256 prefix `{artifact.get('data_hash')}`)",
+        f"- command: `{artifact.get('command')}`",
+        f"- seed: {artifact.get('seed')}; best epoch {artifact.get('best_epoch')}; "
+        f"training time {artifact.get('training_seconds')} s on {artifact.get('machine', 'this machine')}",
+        f"- served file: `{artifact.get('onnx_file')}`; quantization: {artifact.get('quantization', {}).get('decision', 'n/a')}",
+        "", "## Labels", "",
+    ]
+    lines += [f"- {head}: {', '.join(codes)}" for head, codes in labels.items()]
+    lines += ["", "## Metrics", "", "Measured on data the model never saw in training (the dev split chose the "
+              "epoch, temperatures and thresholds; the test split is used for nothing else).", ""]
+    for name, report in metrics.items():
+        lines += [f"### {name}", "", "| head | accuracy | macro-F1 | ECE (after temperature) | abstain rate |",
+                  "|---|---|---|---|---|"]
+        for head in labels:
+            s = report.get(head, {})
+            f = lambda k: "–" if s.get(k) is None else f"{s[k]:.3f}"  # noqa: E731
+            lines.append(f"| {head} | {f('accuracy')} | {f('macro_f1')} | {f('ece_after')} | {f('abstain_rate')} |")
+        if "risk" in report and "high" in report["risk"].get("per_class", {}):
+            lines.append(f"\nRecall of `high` risk: {report['risk']['per_class']['high']['recall']:.3f}; "
+                         f"cases sent to review: {report.get('needs_review_rate', 0):.1%}.")
+        lines.append("")
+    lines += [
+        "## Intended use", "",
+        "Triage support for petition and hotline intake staff: it proposes a routing and flags cases to look at first. "
+        "A person decides; low-confidence cases are marked `needs_review`.", "",
+        "## Limitations", "",
+        "- Trained on a fictional, hand-written corpus (`data_samples/`), mostly set in Qinghai; real intake "
+        "data differs in vocabulary, length and label mix. Retrain on your own labeled cases.",
+        "- Risk describes a case, never a person; it must not be used to score or profile petitioners.",
+        "- Texts longer than the model's window keep their head and tail; the middle is not read.",
+        "",
+    ]
+    (out_dir / "README.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+SHIPPED_FILES = ("triage_config.json", "calibration.json", "labels.json", ARTIFACT_NAME, "metrics.json", "README.md",
+                 "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+
+
+def promote(candidate: Path, target: Path, split: str = "test", force: bool = False) -> tuple[bool, str]:
+    """Copies a model into `target` only if it is not worse on the fixed split than the one there."""
+    new = read_json(candidate / "metrics.json").get(split)
+    if not new:
+        return False, f"{candidate} has no {split!r} metrics: run `petition-triage evaluate` first"
+    old = read_json(target / "metrics.json").get(split) if target.exists() else None
+    if old and not force:
+        worse = [h for h in HEADS_GATED if h in old and new.get(h, {}).get("macro_f1", 0) < old[h]["macro_f1"] - 1e-9]
+        if worse:
+            detail = ", ".join(f"{h} {new[h]['macro_f1']:.3f} < {old[h]['macro_f1']:.3f}" for h in worse)
+            return False, f"not promoted: worse than the current model on {split}: {detail}"
+    artifact = read_json(candidate / ARTIFACT_NAME)
+    if not artifact.get("onnx_file"):
+        return False, f"{candidate} has no ONNX export: run `petition-triage export` first"
+    staging = target.with_name(target.name + ".staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for name in (*SHIPPED_FILES, artifact["onnx_file"]):
+        if (candidate / name).exists():
+            shutil.copy2(candidate / name, staging / name)
+    if target.exists():
+        shutil.rmtree(target)
+    staging.rename(target)
+    return True, f"promoted {candidate} to {target}"
+
+
+def command_line() -> str:
+    return "petition-triage " + " ".join(sys.argv[1:])

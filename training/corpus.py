@@ -1,0 +1,292 @@
+"""The labeled corpus format (`data_samples/`): schema, splitting without leakage, validation."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from petition_triage.model.taxonomy import Taxonomy, load_taxonomy
+
+SPLITS = ("train", "dev", "test")
+SPLIT_SHARES = {"train": 0.70, "dev": 0.15, "test": 0.15}
+Channel = Literal["hotline", "mailbox", "web", "wechat", "letter"]
+_FAKE_PHONE = re.compile(r"1[3-9]\d0000\d{4}")
+_ANY_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+_ANY_ID = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
+
+
+class Region(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    province: str | None
+    city: str | None
+    county: str | None
+
+
+class Submitter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None
+    phone: str | None
+    id_number: str | None
+
+
+class Labels(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: str
+    department: str
+    risk: str
+    risk_reasons: list[str]
+
+    @model_validator(mode="after")
+    def _reasons_match_level(self) -> "Labels":
+        if self.risk == "normal" and self.risk_reasons:
+            raise ValueError("a normal-risk record carries no reason codes")
+        if self.risk != "normal" and not self.risk_reasons:
+            raise ValueError(f"a {self.risk}-risk record needs at least one reason code")
+        return self
+
+
+class Related(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    kind: Literal["same_issue", "same_person_other_matter"]
+
+
+class Record(BaseModel):
+    """One submission of the corpus (see data_samples/DATASET_CARD.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    channel: Channel
+    title: str | None
+    text: str = Field(min_length=10, max_length=1500)
+    submitted_at: datetime
+    region: Region
+    submitter: Submitter
+    labels: Labels
+    duplicate_group: str | None
+    related: list[Related]
+    hard_case: str | None
+
+    @field_validator("text")
+    @classmethod
+    def _fictional_numbers_only(cls, text: str) -> str:
+        for phone in _ANY_PHONE.findall(text):
+            if not _FAKE_PHONE.fullmatch(phone):
+                raise ValueError(f"phone number {phone} is not of the fictional form 1xx0000xxxx")
+        for number in _ANY_ID.findall(text):
+            if not number.startswith("630000"):
+                raise ValueError(f"ID number {number} is not of the fictional form 630000…")
+        return text
+
+
+def read_records(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def write_records(path: Path, records: list[dict]) -> None:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+
+
+def linked_components(records: list[dict]) -> list[list[str]]:
+    """Ids that must share a split: duplicate groups joined with their related links."""
+    parent = {r["id"]: r["id"] for r in records}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(a: str, b: str) -> None:
+        parent[find(a)] = find(b)
+
+    first_of_group: dict[str, str] = {}
+    for r in records:
+        if r.get("duplicate_group"):
+            union(r["id"], first_of_group.setdefault(r["duplicate_group"], r["id"]))
+        for link in r.get("related") or []:
+            if link["id"] in parent:
+                union(r["id"], link["id"])
+    groups: dict[str, list[str]] = defaultdict(list)
+    for r in records:
+        groups[find(r["id"])].append(r["id"])
+    return list(groups.values())
+
+
+def split_records(records: list[dict], seed: int = 13) -> dict[str, list[dict]]:
+    """About 70/15/15, stratified by department, every linked component inside one split."""
+    by_id = {r["id"]: r for r in records}
+    components = linked_components(records)
+    rng = random.Random(seed)
+    rng.shuffle(components)
+    components.sort(key=len, reverse=True)
+    dept_total = Counter(r["labels"]["department"] for r in records)
+    have: dict[str, Counter] = {s: Counter() for s in SPLITS}
+    sizes = Counter()
+    out: dict[str, list[dict]] = {s: [] for s in SPLITS}
+    for component in components:
+        depts = Counter(by_id[i]["labels"]["department"] for i in component)
+        dept = depts.most_common(1)[0][0]
+        # The split furthest below its share, for this department and overall.
+        def deficit(split: str) -> float:
+            want = SPLIT_SHARES[split]
+            return (want - have[split][dept] / dept_total[dept]) + 0.5 * (want - sizes[split] / len(records))
+        split = max(SPLITS, key=deficit)
+        for i in component:
+            out[split].append(by_id[i])
+            have[split][by_id[i]["labels"]["department"]] += 1
+        sizes[split] += len(component)
+    for split in SPLITS:
+        out[split].sort(key=lambda r: r["id"])
+    return out
+
+
+def _shingles(text: str, n: int = 5) -> set[str]:
+    text = re.sub(r"\s+", "", text)
+    return {text[i : i + n] for i in range(max(1, len(text) - n + 1))}
+
+
+def cross_split_near_duplicates(splits: dict[str, list[dict]], threshold: float = 0.5) -> list[tuple[str, str, float]]:
+    """Pairs of records in different splits whose character 5-gram Jaccard reaches `threshold`."""
+    from datasketch import MinHash, MinHashLSH
+
+    lsh = MinHashLSH(threshold=threshold * 0.8, num_perm=64)
+    shingles, split_of = {}, {}
+    for split, records in splits.items():
+        for r in records:
+            s = _shingles(r["text"])
+            m = MinHash(num_perm=64, seed=1)
+            m.update_batch([x.encode("utf-8") for x in s])
+            lsh.insert(r["id"], m)
+            shingles[r["id"]], split_of[r["id"]] = (s, m), split
+    found = []
+    for rid, (s, m) in shingles.items():
+        for other in lsh.query(m):
+            if other <= rid or split_of[other] == split_of[rid]:
+                continue
+            jaccard = len(s & shingles[other][0]) / len(s | shingles[other][0])
+            if jaccard >= threshold:
+                found.append((rid, other, round(jaccard, 3)))
+    return found
+
+
+@dataclass
+class ValidationReport:
+    errors: list[str] = field(default_factory=list)
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def validate_corpus(directory: Path, taxonomy: Taxonomy | None = None, minimums: bool = True) -> ValidationReport:
+    """Schema, label values, distributions, duplicate structure and split leakage."""
+    taxonomy = taxonomy or load_taxonomy()
+    report = ValidationReport()
+    splits: dict[str, list[dict]] = {}
+    for split in SPLITS:
+        path = directory / f"{split}.jsonl"
+        if not path.exists():
+            report.errors.append(f"missing split file {path}")
+            continue
+        splits[split] = read_records(path)
+    records = [r for rs in splits.values() for r in rs]
+    ids = Counter(r.get("id") for r in records)
+    report.errors += [f"id {i} appears {n} times" for i, n in ids.items() if n > 1]
+    allowed = {"type": set(taxonomy.codes("type")), "department": set(taxonomy.codes("department")),
+               "risk": set(taxonomy.codes("risk"))}
+    for r in records:
+        try:
+            record = Record.model_validate(r)
+        except ValidationError as exc:
+            report.errors += [f"{r.get('id')}: {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+            continue
+        for head, values in allowed.items():
+            if getattr(record.labels, head) not in values:
+                report.errors.append(f"{record.id}: unknown {head} {getattr(record.labels, head)!r}")
+        unknown = set(record.labels.risk_reasons) - set(taxonomy.reason_codes)
+        if unknown:
+            report.errors.append(f"{record.id}: unknown risk reasons {sorted(unknown)}")
+        for link in record.related:
+            if link.id not in ids:
+                report.errors.append(f"{record.id}: related id {link.id} is not in the corpus")
+        if record.submitter.phone and not _FAKE_PHONE.fullmatch(record.submitter.phone):
+            report.errors.append(f"{record.id}: submitter phone is not of the fictional form 1xx0000xxxx")
+        if record.submitter.id_number and not record.submitter.id_number.startswith("630000"):
+            report.errors.append(f"{record.id}: submitter ID number is not of the fictional form 630000…")
+
+    split_of = {r["id"]: s for s, rs in splits.items() for r in rs}
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for r in records:
+        if r.get("duplicate_group"):
+            groups[r["duplicate_group"]].append(r)
+    for g, members in groups.items():
+        if not 2 <= len(members) <= 4:
+            report.errors.append(f"duplicate group {g} has {len(members)} members (2 to 4)")
+        if len({split_of[m["id"]] for m in members}) > 1:
+            report.errors.append(f"duplicate group {g} spans splits (leakage)")
+        if len({(m["labels"]["type"], m["labels"]["department"]) for m in members}) > 1:
+            report.errors.append(f"duplicate group {g} members disagree on type or department")
+    related = [(r["id"], link["id"], link["kind"]) for r in records for link in r.get("related") or []]
+    for a, b, _ in related:
+        if b in split_of and split_of[a] != split_of[b]:
+            report.errors.append(f"related pair {a}/{b} spans splits (leakage)")
+    for a, b, j in cross_split_near_duplicates(splits):
+        report.errors.append(f"near-duplicate text across splits: {a} / {b} (5-gram Jaccard {j})")
+
+    n = len(records)
+    counts = {head: Counter(r["labels"][head] for r in records) for head in ("type", "department", "risk")}
+    reasons = Counter(x for r in records for x in r["labels"]["risk_reasons"])
+    lengths = [len(r["text"]) for r in records]
+    report.stats = {
+        "records": n, "splits": {s: len(rs) for s, rs in splits.items()},
+        "type": dict(counts["type"]), "department": dict(counts["department"]), "risk": dict(counts["risk"]),
+        "risk_reasons": dict(reasons), "channel": dict(Counter(r["channel"] for r in records)),
+        "duplicate_groups": len(groups), "related_pairs": len(related),
+        "related_kinds": dict(Counter(k for _, _, k in related)),
+        "hard_cases": sum(1 for r in records if r.get("hard_case")),
+        "length": {"min": min(lengths, default=0), "median": statistics.median(lengths) if lengths else 0,
+                   "max": max(lengths, default=0)},
+        "qinghai_share": round(sum(1 for r in records if r["region"]["province"] == "青海省") / max(n, 1), 3),
+    }
+    if minimums and n:
+        _check_minimums(report, n, counts, reasons, len(groups), len(related), splits)
+    return report
+
+
+def _check_minimums(report: ValidationReport, n: int, counts: dict, reasons: Counter, n_groups: int,
+                    n_related: int, splits: dict[str, list[dict]]) -> None:
+    """The corpus targets of the issue that commissioned it."""
+    if n < 3000:
+        report.errors.append(f"{n} records, fewer than 3,000")
+    for dept, c in counts["department"].items():
+        if c < 120:
+            report.errors.append(f"department {dept}: {c} records, fewer than 120")
+    for t, c in counts["type"].items():
+        if c / n < 0.20:
+            report.errors.append(f"type {t}: {c / n:.1%} of records, under 20%")
+    shares = {k: v / n for k, v in counts["risk"].items()}
+    for level, (lo, hi) in {"normal": (0.65, 0.82), "elevated": (0.13, 0.26), "high": (0.05, 0.10)}.items():
+        if not lo <= shares.get(level, 0) <= hi:
+            report.errors.append(f"risk {level}: {shares.get(level, 0):.1%} of records, outside {lo:.0%}–{hi:.0%}")
+    for code, c in reasons.items():
+        if c < 30:
+            report.errors.append(f"risk reason {code}: {c} records, fewer than 30")
+    if n_groups < 300:
+        report.errors.append(f"{n_groups} duplicate groups, fewer than 300")
+    if n_related < 200:
+        report.errors.append(f"{n_related} related pairs, fewer than 200")
+    for split, want in SPLIT_SHARES.items():
+        share = len(splits.get(split, [])) / n
+        if abs(share - want) > 0.03:
+            report.errors.append(f"split {split}: {share:.1%} of records, want about {want:.0%}")

@@ -1,0 +1,141 @@
+"""`petition-triage evaluate`: per-head scores, confusion matrices and calibration of a model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from petition_triage.model.decision import calibrated_probs, risk_decision
+from petition_triage.model.inference import OnnxTriageModel
+from petition_triage.model.modeling import MULTI_LABEL_HEAD
+
+from .data import Example
+from .metrics import IGNORE, expected_calibration_error, head_scores
+
+
+def targets_for(examples: list[Example], labels: dict[str, list[str]]) -> dict[str, np.ndarray]:
+    targets = {}
+    for head, codes in labels.items():
+        index = {c: i for i, c in enumerate(codes)}
+        if head == MULTI_LABEL_HEAD:
+            m = np.full((len(examples), len(codes)), float(IGNORE), dtype=np.float32)
+            for row, e in enumerate(examples):
+                if e.reasons is not None:
+                    m[row] = 0.0
+                    m[row, [index[r] for r in e.reasons if r in index]] = 1.0
+            targets[head] = m
+        else:
+            targets[head] = np.array([index.get(e.labels[head], IGNORE) if e.labels[head] else IGNORE
+                                      for e in examples], dtype=np.int64)
+    return targets
+
+
+def evaluate_logits(logits: dict[str, np.ndarray], targets: dict[str, np.ndarray], labels: dict[str, list[str]],
+                    calibration) -> dict:
+    """Scores of the model's decisions (calibrated, risk threshold applied) and calibration error."""
+    report: dict = {}
+    for head, codes in labels.items():
+        if head == MULTI_LABEL_HEAD:
+            report[head] = head_scores(logits[head], targets[head], codes, head)
+            continue
+        temperature = calibration.temperatures.get(head, 1.0)
+        probs = calibrated_probs(logits[head], temperature)
+        predicted = risk_decision(probs, codes, calibration.high_risk_threshold) if head == "risk" else probs.argmax(-1)
+        scores = head_scores(logits[head], targets[head], codes, head, predictions=predicted)
+        scores["ece_before"] = expected_calibration_error(calibrated_probs(logits[head], 1.0), targets[head])
+        scores["ece_after"] = expected_calibration_error(probs, targets[head])
+        scores["temperature"] = temperature
+        threshold = calibration.abstain_thresholds.get(head)
+        known = targets[head] != IGNORE
+        if threshold is not None and known.any():
+            confident = probs[known].max(-1) >= threshold
+            scores["abstain_threshold"] = threshold
+            scores["abstain_rate"] = float(1.0 - confident.mean())
+            kept = predicted[known][confident] == targets[head][known][confident]
+            scores["accuracy_when_not_abstaining"] = float(kept.mean()) if kept.size else None
+        report[head] = scores
+    heads = [h for h in labels if h != MULTI_LABEL_HEAD]
+    needs_review = np.zeros(len(next(iter(targets.values()))), dtype=bool)
+    for head in heads:
+        threshold = calibration.abstain_thresholds.get(head)
+        if threshold is not None:
+            probs = calibrated_probs(logits[head], calibration.temperatures.get(head, 1.0))
+            needs_review |= probs.max(-1) < threshold
+    report["needs_review_rate"] = float(needs_review.mean())
+    return report
+
+
+def evaluate_model_dir(model_dir: Path, examples: list[Example], onnx_file: str | None = None) -> dict:
+    model = OnnxTriageModel(model_dir, onnx_file=onnx_file)
+    logits = model.logits([e.text for e in examples], [e.title for e in examples])
+    report = evaluate_logits(logits, targets_for(examples, model.labels), model.labels, model.calibration)
+    report["examples"] = len(examples)
+    report["onnx_file"] = model.onnx_file
+    return report
+
+
+def markdown_report(report: dict, labels: dict[str, list[str]], title: str) -> str:
+    lines = [f"# {title}", "", f"{report.get('examples', '?')} examples, model file `{report.get('onnx_file', '')}`.", "",
+             "| head | accuracy | macro-F1 | ECE before | ECE after | temperature | abstain rate |",
+             "|---|---|---|---|---|---|---|"]
+    fmt = lambda v: "–" if v is None else f"{v:.3f}"  # noqa: E731
+    for head in labels:
+        s = report[head]
+        lines.append(f"| {head} | {fmt(s.get('accuracy'))} | {fmt(s.get('macro_f1'))} | {fmt(s.get('ece_before'))} | "
+                     f"{fmt(s.get('ece_after'))} | {fmt(s.get('temperature'))} | {fmt(s.get('abstain_rate'))} |")
+    lines += ["", f"Cases sent to review (any head below its threshold): {report['needs_review_rate']:.1%}", ""]
+    for head, codes in labels.items():
+        s = report[head]
+        lines += [f"## {head}", "", "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+        for code in codes:
+            c = s["per_class"][code]
+            lines.append(f"| {code} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {c['support']} |")
+        if "confusion" in s:
+            lines += ["", "Confusion matrix (rows: true, columns: predicted):", "", "```",
+                      confusion_text(s["confusion"], codes), "```"]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def confusion_text(matrix: list[list[int]], codes: list[str]) -> str:
+    width = max(len(c) for c in codes)
+    header = " " * (width + 1) + " ".join(f"{i:>4}" for i in range(len(codes)))
+    rows = [f"{code:>{width}} " + " ".join(f"{v:>4}" for v in row) for code, row in zip(codes, matrix)]
+    legend = "columns: " + ", ".join(f"{i}={c}" for i, c in enumerate(codes))
+    return "\n".join([header, *rows, legend])
+
+
+def save_confusion_png(matrix: list[list[int]], codes: list[str], title: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = np.array(matrix)
+    size = max(4.0, 0.45 * len(codes) + 2)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(data, cmap="Blues")
+    ax.set_xticks(range(len(codes)), codes, rotation=90)
+    ax.set_yticks(range(len(codes)), codes)
+    for i in range(len(codes)):
+        for j in range(len(codes)):
+            if data[i, j]:
+                ax.text(j, i, str(data[i, j]), ha="center", va="center", fontsize=7,
+                        color="white" if data[i, j] > data.max() / 2 else "black")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def write_reports(report: dict, labels: dict[str, list[str]], out_dir: Path, title: str) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    (out_dir / "report.md").write_text(markdown_report(report, labels, title), encoding="utf-8")
+    for head, codes in labels.items():
+        if "confusion" in report[head]:
+            save_confusion_png(report[head]["confusion"], codes, f"{title}: {head}", out_dir / f"confusion_{head}.png")

@@ -1,0 +1,231 @@
+"""The fine-tuning loop: plain data flow, masked multi-task loss, early stopping on dev macro-F1."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from torch import nn
+
+from petition_triage.model.base_model import resolve_base_model
+from petition_triage.model.modeling import MULTI_LABEL_HEAD, TriageConfig, TriageModel, load_tokenizer
+from petition_triage.model.taxonomy import load_taxonomy
+from petition_triage.model.text_input import E5_PREFIX, encode_batch, submission_text
+
+from .args import TrainingArguments
+from .data import Example, label_sets
+from .metrics import head_scores
+
+logger = logging.getLogger(__name__)
+IGNORE = -100
+
+
+def cpu_has_fast_bf16() -> bool:
+    """AMX or AVX-512 BF16: where bfloat16 matmuls beat float32 on a CPU."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@dataclass
+class EncodedSet:
+    """Token ids and label indices of a split (labels -100 where a row lacks that label)."""
+
+    input_ids: list[list[int]]
+    targets: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+
+def encode_examples(examples: list[Example], tokenizer, config: TriageConfig) -> EncodedSet:
+    texts = [submission_text(e.text, e.title, config.text_prefix) for e in examples]
+    ids = encode_batch(tokenizer, texts, config.max_length)
+    targets: dict[str, np.ndarray] = {}
+    for head, codes in config.labels.items():
+        index = {code: i for i, code in enumerate(codes)}
+        if head == MULTI_LABEL_HEAD:
+            matrix = np.full((len(examples), len(codes)), float(IGNORE), dtype=np.float32)
+            for row, e in enumerate(examples):
+                if e.reasons is not None:
+                    matrix[row] = 0.0
+                    matrix[row, [index[r] for r in e.reasons if r in index]] = 1.0
+            targets[head] = matrix
+        else:
+            targets[head] = np.array([index.get(e.labels[head], IGNORE) if e.labels[head] else IGNORE
+                                      for e in examples], dtype=np.int64)
+    return EncodedSet(ids, targets)
+
+
+def length_grouped_batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Batches of similar length (little padding) in random order."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    window = batch_size * 50
+    batches = []
+    for start in range(0, len(order), window):
+        chunk = sorted(order[start : start + window], key=lambda i: lengths[i])
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(ids: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(x) for x in ids)
+    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(ids), width), dtype=torch.long)
+    for row, x in enumerate(ids):
+        input_ids[row, : len(x)] = torch.tensor(x)
+        mask[row, : len(x)] = 1
+    return input_ids, mask
+
+
+def multitask_loss(outputs: dict[str, torch.Tensor], targets: dict[str, torch.Tensor],
+                   class_weights: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Sum of the heads' losses, each over the rows that carry its label."""
+    total = outputs["embedding"].new_zeros(())
+    for head, target in targets.items():
+        logits = outputs[head].float()
+        if head == MULTI_LABEL_HEAD:
+            known = target[:, 0] != IGNORE
+            if known.any():
+                total = total + nn.functional.binary_cross_entropy_with_logits(logits[known], target[known])
+        elif (target != IGNORE).any():
+            total = total + nn.functional.cross_entropy(logits, target, weight=class_weights.get(head),
+                                                        ignore_index=IGNORE)
+    return total
+
+
+def balanced_weights(target: np.ndarray, n_classes: int) -> torch.Tensor:
+    """Inverse square-root frequency: rare classes (high risk) count more without swamping the rest."""
+    counts = np.bincount(target[target != IGNORE], minlength=n_classes).astype(np.float64)
+    weights = 1.0 / np.sqrt(np.maximum(counts, 1.0))
+    return torch.tensor(weights / weights.mean(), dtype=torch.float32)
+
+
+@torch.no_grad()
+def predict_logits(model: TriageModel, encoded: EncodedSet, pad_id: int, batch_size: int = 64,
+                   bf16: bool = False) -> dict[str, np.ndarray]:
+    model.eval()
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded.input_ids[i]))
+    collected: dict[str, list[np.ndarray]] = {head: [] for head in model.config.heads}
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        input_ids, mask = collate([encoded.input_ids[i] for i in chunk], pad_id)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            outputs = model(input_ids, mask)
+        for head in collected:
+            collected[head].append(outputs[head].float().numpy())
+    inverse = np.argsort(order)
+    return {head: np.concatenate(parts)[inverse] for head, parts in collected.items()}
+
+
+@dataclass
+class TrainResult:
+    model: TriageModel
+    tokenizer: object
+    dev_logits: dict[str, np.ndarray]
+    history: list[dict]
+    best_epoch: int
+    seconds: float
+
+
+class Trainer:
+    def __init__(self, args: TrainingArguments, train: list[Example], dev: list[Example]) -> None:
+        if not train:
+            raise ValueError("no training examples")
+        if not dev:
+            raise ValueError("no dev examples: give a dev file or a dev_fraction above 0")
+        self.args = args
+        self.train_examples, self.dev_examples = train, dev
+
+    def train(self) -> TrainResult:
+        args = self.args
+        set_seed(args.seed)
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        base = resolve_base_model(args.base_model)
+        prefix = args.text_prefix
+        if prefix is None:
+            prefix = E5_PREFIX if "e5" in (args.base_model or base).lower() else ""
+        labels = label_sets(load_taxonomy(args.taxonomy), self.train_examples + self.dev_examples)
+        config = TriageConfig(labels=labels, base_model=args.base_model or base, max_length=args.max_length,
+                              text_prefix=prefix)
+        tokenizer = load_tokenizer(base)
+        model = TriageModel.from_base(base, config)
+        train_set = encode_examples(self.train_examples, tokenizer, config)
+        dev_set = encode_examples(self.dev_examples, tokenizer, config)
+        pad_id = tokenizer.pad_token_id
+        bf16 = args.bf16 == "on" or (args.bf16 == "auto" and cpu_has_fast_bf16())
+        weights = {head: balanced_weights(train_set.targets[head], len(codes))
+                   for head, codes in labels.items() if head != MULTI_LABEL_HEAD}
+
+        rng = random.Random(args.seed)
+        lengths = [len(x) for x in train_set.input_ids]
+        steps_per_epoch = math.ceil(len(train_set) / args.batch_size)
+        total_steps = steps_per_epoch * args.epochs
+        warmup = max(1, int(total_steps * args.warmup_ratio))
+        optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total_steps - step) / (total_steps - warmup))))
+
+        history, best_score, best_state, best_epoch, stale = [], -1.0, None, 0, 0
+        best_dev_logits: dict[str, np.ndarray] = {}
+        started = time.perf_counter()
+        progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                            TextColumn("loss {task.fields[loss]:.3f}"), TimeElapsedColumn(), TimeRemainingColumn())
+        with progress:
+            task = progress.add_task("training", total=total_steps, loss=0.0)
+            for epoch in range(1, args.epochs + 1):
+                model.train()
+                running = []
+                for batch in length_grouped_batches(lengths, args.batch_size, rng):
+                    input_ids, mask = collate([train_set.input_ids[i] for i in batch], pad_id)
+                    targets = {h: torch.from_numpy(t[batch]) for h, t in train_set.targets.items()}
+                    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                        outputs = model(input_ids, mask)
+                    loss = multitask_loss(outputs, targets, weights)
+                    optimizer.zero_grad()
+                    loss.backward()
+                    nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                    optimizer.step()
+                    scheduler.step()
+                    running.append(loss.item())
+                    progress.update(task, advance=1, loss=float(np.mean(running[-20:])),
+                                    description=f"epoch {epoch}/{args.epochs}")
+                dev_logits = predict_logits(model, dev_set, pad_id, bf16=bf16)
+                scores = {head: head_scores(dev_logits[head], dev_set.targets[head], labels[head], head)
+                          for head in labels}
+                dev_score = float(np.mean([s["macro_f1"] for s in scores.values()]))
+                history.append({"epoch": epoch, "train_loss": float(np.mean(running)), "dev_macro_f1_mean": dev_score,
+                                **{f"dev_{h}_macro_f1": s["macro_f1"] for h, s in scores.items()}})
+                progress.console.print(f"epoch {epoch}: loss {np.mean(running):.4f}, dev macro-F1 "
+                                       + ", ".join(f"{h} {s['macro_f1']:.3f}" for h, s in scores.items()))
+                if dev_score > best_score:
+                    best_score, best_epoch, stale = dev_score, epoch, 0
+                    best_state = copy.deepcopy(model.state_dict())
+                    best_dev_logits = dev_logits
+                else:
+                    stale += 1
+                    if stale >= args.patience:
+                        progress.console.print(f"no better dev score for {stale} epochs: stopping early")
+                        break
+        model.load_state_dict(best_state)
+        model.eval()
+        return TrainResult(model, tokenizer, best_dev_logits, history, best_epoch, time.perf_counter() - started)

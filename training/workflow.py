@@ -1,0 +1,130 @@
+"""The jobs behind `train`, `export` and `evaluate`: each ends with a summary a person can read."""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+from pathlib import Path
+
+from petition_triage.model.modeling import TriageModel, load_tokenizer
+from petition_triage.model.onnx_export import export_onnx, max_abs_difference, quantize_int8
+from petition_triage.model.text_input import encode_batch, submission_text
+
+from .args import TrainingArguments
+from .artifact import (PYTORCH_DIR, HEADS_GATED, command_line, data_hash, fit_calibration, read_json, record_metrics,
+                       save_trained, update_artifact, write_json, write_model_card)
+from .data import ColumnMapping, Example, load_examples, merge_corrections, read_corrections, split_off_dev
+from .evaluation import evaluate_model_dir, targets_for, write_reports
+from .trainer import Trainer
+
+logger = logging.getLogger(__name__)
+INT8_MAX_DROP = 0.005  # macro-F1, per head, against fp32 on dev
+
+
+def load_training_data(data: str, mapping: ColumnMapping, corrections: str | None, dev_fraction: float,
+                       seed: int) -> tuple[list[Example], list[Example], list[Example]]:
+    splits = load_examples(data, mapping)
+    train = splits["train"]
+    if corrections:
+        train = merge_corrections(train, read_corrections(corrections))
+    dev = splits.get("dev")
+    if dev is None:
+        train, dev = split_off_dev(train, dev_fraction, seed)
+    return train, dev, splits.get("test", [])
+
+
+def train_command(args: TrainingArguments, data: str, mapping: ColumnMapping, corrections: str | None) -> dict:
+    train, dev, _ = load_training_data(data, mapping, corrections, args.dev_fraction, args.seed)
+    result = Trainer(args, train, dev).train()
+    labels = result.model.config.labels
+    calibration = fit_calibration(result.dev_logits, targets_for(dev, labels), labels)
+    out = Path(args.output_dir)
+    sources = [Path(data)] + ([Path(corrections)] if corrections else [])
+    save_trained(out, result, calibration, {
+        "base_model": result.model.config.base_model, "data": data, "corrections": corrections,
+        "data_hash": data_hash(sources), "command": command_line(), "seed": args.seed,
+        "training_args": args.to_dict(), "machine": f"{platform.machine()}, {_cpu_name()}",
+        "train_examples": len(train), "dev_examples": len(dev),
+    })
+    write_model_card(out)
+    return {"output_dir": str(out), "best_epoch": result.best_epoch, "seconds": round(result.seconds, 1),
+            "dev": result.history[result.best_epoch - 1], "calibration": calibration.to_dict()}
+
+
+def _cpu_name() -> str:
+    name = platform.processor() or "unknown CPU"
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        name = next((l.split(":", 1)[1].strip() for l in lines if l.startswith("model name")), name)
+    except OSError:
+        pass
+    return f"{name}, {os.cpu_count()} cores"
+
+
+def export_command(model_dir: Path, dev_data: str | None, mapping: ColumnMapping, int8: bool = True) -> dict:
+    """fp32 ONNX checked against PyTorch; int8 kept only if every head's dev macro-F1 drops ≤ 0.5 points."""
+    model = TriageModel.from_pretrained(model_dir / PYTORCH_DIR)
+    tokenizer = load_tokenizer(model_dir / PYTORCH_DIR)
+    fp32 = model_dir / "model.onnx"
+    export_onnx(model, fp32, tokenizer.pad_token_id)
+    artifact = read_json(model_dir / "artifact.json")
+    dev = _dev_examples(dev_data or artifact.get("data"), mapping)
+    sample = [submission_text(e.text, e.title, model.config.text_prefix) for e in dev[:16]] or ["测试文本"]
+    diff = max_abs_difference(model, fp32, encode_batch(tokenizer, sample, model.config.max_length), tokenizer.pad_token_id)
+    if max(diff.values()) > 1e-3:
+        raise RuntimeError(f"ONNX outputs differ from PyTorch by up to {max(diff.values()):.2e}: {diff}")
+    update_artifact(model_dir, onnx_file=fp32.name)
+    summary: dict = {"fp32": {"file": fp32.name, "bytes": fp32.stat().st_size, "max_abs_diff_vs_pytorch": diff}}
+    chosen, decision = fp32.name, "fp32 (int8 not tried)"
+    if int8 and dev:
+        reference = evaluate_model_dir(model_dir, dev, onnx_file=fp32.name)
+        summary["fp32"]["dev_macro_f1"] = {h: reference[h]["macro_f1"] for h in HEADS_GATED if h in reference}
+        candidates = {"int8-per-channel": False, "int8-ffn-output-fp32": True}
+        decision = "fp32: no int8 variant stayed within 0.5 macro-F1 points on dev"
+        for name, keep_ffn in candidates.items():
+            path = model_dir / f"model.{name}.onnx"
+            quantize_int8(fp32, path, exclude_ffn_output=keep_ffn)
+            report = evaluate_model_dir(model_dir, dev, onnx_file=path.name)
+            drops = {h: reference[h]["macro_f1"] - report[h]["macro_f1"] for h in HEADS_GATED if h in report}
+            summary[name] = {"file": path.name, "bytes": path.stat().st_size, "dev_macro_f1_drop": drops}
+            if max(drops.values()) <= INT8_MAX_DROP:
+                chosen, decision = path.name, f"{name}: dev macro-F1 drop ≤ {INT8_MAX_DROP * 100:.1f} points on every head"
+                break
+            path.unlink()
+        if chosen != fp32.name:
+            for stale in model_dir.glob("model.int8*.onnx"):
+                stale.unlink()
+    update_artifact(model_dir, onnx_file=chosen, quantization={"decision": decision, **summary})
+    write_json(model_dir / "export_report.json", {"chosen": chosen, "decision": decision, **summary})
+    write_model_card(model_dir)
+    return {"chosen": chosen, "decision": decision, **summary}
+
+
+def _dev_examples(data: str | None, mapping: ColumnMapping) -> list[Example]:
+    if not data:
+        return []
+    splits = load_examples(data, mapping)
+    return splits.get("dev") or []
+
+
+def evaluate_command(model_dir: Path, data: str, mapping: ColumnMapping, split: str, out: Path | None,
+                     name: str | None) -> dict:
+    splits = load_examples(data, mapping)
+    if split not in splits:
+        raise ValueError(f"{data} has no {split!r} split (found {sorted(splits)})")
+    examples = splits[split]
+    report = evaluate_model_dir(model_dir, examples)
+    labels = read_json(model_dir / "labels.json")
+    name = name or split
+    out = out or model_dir / "evaluation" / name
+    write_reports(report, labels, out, f"evaluation on {name} ({len(examples)} examples)")
+    record_metrics(model_dir, name, report)
+    return report
+
+
+def summarise(report: dict, heads: list[str]) -> str:
+    rows = [f"{h:<12} accuracy {report[h].get('accuracy', float('nan')):.3f}  macro-F1 {report[h]['macro_f1']:.3f}"
+            for h in heads if h in report]
+    return "\n".join(rows)
+
