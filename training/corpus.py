@@ -123,27 +123,39 @@ def linked_components(records: list[dict]) -> list[list[str]]:
 
 
 def split_records(records: list[dict], seed: int = 13) -> dict[str, list[dict]]:
-    """About 70/15/15, stratified by department, every linked component inside one split."""
+    """About 70/15/15, stratified, every linked component inside one split.
+
+    Each component goes to the split that is least filled, relative to its share, for the
+    component's stratum (department, risk level, linked or single) and overall; the largest
+    components are placed first, so duplicate groups spread over all three splits.
+    """
     by_id = {r["id"]: r for r in records}
     components = linked_components(records)
     rng = random.Random(seed)
     rng.shuffle(components)
     components.sort(key=len, reverse=True)
-    dept_total = Counter(r["labels"]["department"] for r in records)
+
+    def stratum(component: list[str]) -> tuple:
+        first = by_id[component[0]]["labels"]
+        return (first["department"], first["risk"], len(component) > 1)
+
+    stratum_total = Counter()
+    for component in components:
+        stratum_total[stratum(component)] += len(component)
     have: dict[str, Counter] = {s: Counter() for s in SPLITS}
     sizes = Counter()
     out: dict[str, list[dict]] = {s: [] for s in SPLITS}
     for component in components:
-        depts = Counter(by_id[i]["labels"]["department"] for i in component)
-        dept = depts.most_common(1)[0][0]
-        # The split furthest below its share, for this department and overall.
-        def deficit(split: str) -> float:
-            want = SPLIT_SHARES[split]
-            return (want - have[split][dept] / dept_total[dept]) + 0.5 * (want - sizes[split] / len(records))
-        split = max(SPLITS, key=deficit)
-        for i in component:
-            out[split].append(by_id[i])
-            have[split][by_id[i]["labels"]["department"]] += 1
+        key = stratum(component)
+
+        def fill(split: str) -> float:
+            share = SPLIT_SHARES[split]
+            return (have[split][key] / (share * stratum_total[key])
+                    + sizes[split] / (share * len(records)))
+
+        split = min(SPLITS, key=fill)
+        out[split] += [by_id[i] for i in component]
+        have[split][key] += len(component)
         sizes[split] += len(component)
     for split in SPLITS:
         out[split].sort(key=lambda r: r["id"])
