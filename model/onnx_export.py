@@ -37,7 +37,7 @@ def output_names(model: TriageModel) -> list[str]:
 def export_onnx(model: TriageModel, path: Path, pad_id: int) -> list[str]:
     """Writes the fp32 graph with dynamic batch and sequence axes; returns its output names."""
     model.eval()
-    wrapper = _OnnxWrapper(model)
+    wrapper = _OnnxWrapper(model).eval()
     dummy_ids = torch.full((2, 16), pad_id, dtype=torch.long)
     dummy_ids[:, :12] = 5
     dummy_mask = (dummy_ids != pad_id).long()

@@ -118,6 +118,47 @@ def _promote(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _database():
+    from petition_triage.service.database import Database, migrate
+
+    database = Database(get_settings().resolved_database_url)
+    migrate(database.engine)
+    return database
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from petition_triage.service.keys import create_key, list_keys, revoke_key
+
+    with _database().sessions() as session:
+        if args.action == "create":
+            try:
+                key = create_key(session, args.name, args.role)
+            except ValueError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            print(key)
+            print(f"created {args.role} key {args.name!r}; it is shown only this once", file=sys.stderr)
+        elif args.action == "revoke":
+            if not revoke_key(session, args.name):
+                print(f"error: no active key named {args.name!r}", file=sys.stderr)
+                return 1
+            print(f"revoked {args.name!r}")
+        else:
+            for row in list_keys(session):
+                state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
+                print(f"{row.name}\t{row.role}\t{state}\tcreated {row.created_at:%Y-%m-%d}")
+    return 0
+
+
+def _corrections_export(args: argparse.Namespace) -> int:
+    from petition_triage.service.case_store import export_corrections
+
+    with _database().sessions() as session:
+        n = export_corrections(session, Path(args.out))
+    print(f"wrote {n} corrected cases to {args.out}; train with --corrections {args.out}")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -198,6 +239,22 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument("--split", default="test")
     promote.add_argument("--force", action="store_true")
     promote.set_defaults(handler=_promote)
+
+    keys = commands.add_parser("keys", help="API keys").add_subparsers(dest="action", required=True)
+    key_create = keys.add_parser("create", help="create a key and print it (once)")
+    key_create.add_argument("--name", required=True)
+    key_create.add_argument("--role", required=True, choices=["intake", "reviewer", "admin"])
+    key_create.set_defaults(handler=_keys)
+    key_revoke = keys.add_parser("revoke", help="revoke a key by name")
+    key_revoke.add_argument("name")
+    key_revoke.set_defaults(handler=_keys)
+    keys.add_parser("list", help="list keys (names and roles, never the keys)").set_defaults(handler=_keys)
+
+    corrections = commands.add_parser("corrections", help="reviewer corrections").add_subparsers(
+        dest="action", required=True)
+    export_corr = corrections.add_parser("export", help="write corrected cases as a training file")
+    export_corr.add_argument("--out", required=True)
+    export_corr.set_defaults(handler=_corrections_export)
 
     serve = commands.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host", default="127.0.0.1")

@@ -26,10 +26,32 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("DATABASE_URL", "PETITION_TRIAGE_DATABASE_URL")
     )
     log_level: str = "INFO"
+    # Micro-batching: most rows per onnxruntime run, and the longest wait for company.
+    batch_max_size: int = 16
+    batch_max_wait_ms: float = 5.0
+    # Requests larger than this are refused with 413 before they are read.
+    max_body_bytes: int = 1_000_000
+    # Salt for hashing contact numbers; by default a random one kept in the home directory.
+    contact_salt: str | None = None
 
     @property
     def base_model_cache(self) -> Path:
         return self.home / "base-models"
+
+    @property
+    def models_root(self) -> Path:
+        return self.home / "models"
+
+    def resolved_contact_salt(self) -> str:
+        if self.contact_salt:
+            return self.contact_salt
+        path = self.home / "contact_salt"
+        if not path.exists():
+            import secrets
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(16), encoding="utf-8")
+        return path.read_text(encoding="utf-8").strip()
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,18 +1,100 @@
-"""The HTTP service. Until a trained model ships, it answers health checks and says so."""
+"""The FastAPI application: wiring only; the work is in the routes and the modules they call."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import logging
+import time
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from petition_triage import __version__
+from petition_triage.config import Settings, get_settings
+from petition_triage.model.taxonomy import load_taxonomy
+
+from .database import Database, migrate
+from .keys import create_key, list_keys
+from .model_registry import ModelRegistry
+from .routes import cases, classify, health, models, review
+from .service_metrics import ServiceMetrics
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Sorts citizens' petitions (信访) and hotline complaints as they arrive: request type (诉求/意见建议/咨询),
+responsible department (top-k, calibrated), escalation risk with reason codes, and the keywords behind the
+decision. Cases are stored with their predictions; reviewers' corrections are kept as events and flow back
+into training.
+
+Authenticate with an API key: `Authorization: Bearer <key>` or `X-API-Key: <key>`. Roles: intake (classify,
+register), reviewer (also read cases, correct, review queue), admin (also manage models). Create keys with
+`petition-triage keys create`.
+"""
 
 
-def create_app() -> FastAPI:
-    app = FastAPI(title="petition-triage", version=__version__)
+def bootstrap_admin_key(database: Database) -> None:
+    """A first start with no keys creates one admin key and prints it once, so the service is usable."""
+    with database.sessions() as session:
+        if list_keys(session):
+            return
+        key = create_key(session, "bootstrap-admin", "admin")
+    logger.warning("no API keys existed: created admin key 'bootstrap-admin' = %s (shown once; revoke it with "
+                   "`petition-triage keys revoke bootstrap-admin` after creating your own)", key)
 
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        """Liveness: the process answers."""
-        return {"status": "ok", "model": "none: no trained model is shipped yet (see issue 4)"}
 
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    database = Database(settings.resolved_database_url)
+    metrics = ServiceMetrics()
+    registry = ModelRegistry(settings.model_dir, settings.models_root, load_taxonomy(),
+                             {"max_batch": settings.batch_max_size, "max_wait_ms": settings.batch_max_wait_ms,
+                              "on_batch": metrics.batch_size.observe})
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        migrate(database.engine)
+        bootstrap_admin_key(database)
+        with database.sessions() as session:
+            registry.start(session)
+        yield
+        if registry.predictor is not None:
+            await registry.predictor.batcher.stop()
+        database.engine.dispose()
+
+    app = FastAPI(title="petition-triage", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.database = database
+    app.state.registry = registry
+    app.state.metrics = metrics
+    app.state.contact_salt = settings.resolved_contact_salt()
+
+    @app.middleware("http")
+    async def limit_body_and_measure(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > settings.max_body_bytes:
+            return JSONResponse({"detail": f"request body of {length} bytes exceeds the limit of "
+                                           f"{settings.max_body_bytes} bytes"}, status_code=413)
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        app.state.metrics.requests.labels(path, request.method, str(response.status_code)).inc()
+        app.state.metrics.latency.labels(path).observe(time.perf_counter() - started)
+        return response
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        logger.error("database error on %s: %s", request.url.path, exc.orig)
+        return JSONResponse({"detail": "the database is unavailable; nothing was stored, retry later"},
+                            status_code=503)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def database_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        logger.error("database error on %s: %s", request.url.path, exc)
+        return JSONResponse({"detail": "the database refused the operation; nothing was stored"}, status_code=503)
+
+    for router in (health.router, classify.router, cases.router, review.router, models.router):
+        app.include_router(router)
     return app

@@ -53,3 +53,41 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tiny_bert_dir, tmp_path_factory) -> Path:
+    """A trained-and-exported model directory built on the tiny BERT (a few seconds)."""
+    from petition_triage.config import REPO_ROOT
+    from petition_triage.training.args import TrainingArguments
+    from petition_triage.training.corpus import read_records, write_records
+    from petition_triage.training.data import ColumnMapping
+    from petition_triage.training.workflow import export_command, train_command
+
+    data = tmp_path_factory.mktemp("service-data")
+    source = REPO_ROOT / "data_samples"
+    write_records(data / "train.jsonl", read_records(source / "train.jsonl")[:60])
+    write_records(data / "dev.jsonl", read_records(source / "dev.jsonl")[:20])
+    out = tmp_path_factory.mktemp("service-model") / "tiny"
+    args = TrainingArguments(output_dir=str(out), base_model=str(tiny_bert_dir), epochs=1, batch_size=8, max_length=64)
+    train_command(args, str(data), ColumnMapping(), None)
+    export_command(out, None, ColumnMapping(), int8=False)
+    return out
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    """Each storage test runs on SQLite and on PostgreSQL (a throw-away database per test)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cases.db'}"
+        return
+    import uuid
+
+    import psycopg
+
+    name = "pt_" + uuid.uuid4().hex[:12]
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

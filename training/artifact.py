@@ -7,6 +7,7 @@ Layout of a model directory:
     triage_config.json   labels, max length, text prefix
     calibration.json     temperatures, abstain thresholds, the high-risk threshold
     labels.json          the label sets, for readers
+    keywords.json        per-label keyword weights, for explaining predictions
     artifact.json        version, which ONNX file to serve, provenance
     metrics.json         scores per data split
     README.md            the model card
@@ -144,7 +145,7 @@ def write_model_card(out_dir: Path) -> None:
     (out_dir / "README.md").write_text("\n".join(lines), encoding="utf-8")
 
 
-SHIPPED_FILES = ("triage_config.json", "calibration.json", "labels.json", ARTIFACT_NAME, "metrics.json", "README.md",
+SHIPPED_FILES = ("keywords.json", "triage_config.json", "calibration.json", "labels.json", ARTIFACT_NAME, "metrics.json", "README.md",
                  "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 
 

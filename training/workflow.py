@@ -7,6 +7,7 @@ import os
 import platform
 from pathlib import Path
 
+from petition_triage.model.keyword_evidence import build_keyword_table, save_keyword_table
 from petition_triage.model.modeling import TriageModel, load_tokenizer
 from petition_triage.model.onnx_export import export_onnx, max_abs_difference, quantize_int8
 from petition_triage.model.text_input import encode_batch, submission_text
@@ -75,6 +76,10 @@ def export_command(model_dir: Path, dev_data: str | None, mapping: ColumnMapping
     if max(diff.values()) > 1e-3:
         raise RuntimeError(f"ONNX outputs differ from PyTorch by up to {max(diff.values()):.2e}: {diff}")
     update_artifact(model_dir, onnx_file=fp32.name)
+    train_data = artifact.get("data")
+    if train_data and Path(train_data).exists():
+        train_examples = load_examples(train_data, mapping)["train"]
+        save_keyword_table(build_keyword_table(train_examples, model.config.labels), model_dir)
     summary: dict = {"fp32": {"file": fp32.name, "bytes": fp32.stat().st_size, "max_abs_diff_vs_pytorch": diff}}
     chosen, decision = fp32.name, "fp32 (int8 not tried)"
     if int8 and dev:

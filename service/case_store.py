@@ -1,0 +1,168 @@
+"""Cases and their correction events: registering, correcting, reading, the review queue, export."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import uuid
+from pathlib import Path
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from petition_triage.privacy import contact_hash
+
+from .predictor import margin
+from .schemas import Classification, CorrectionRequest, Submission
+from .tables import Case, Correction, utcnow
+
+LABEL_FIELDS = ("type", "department", "risk", "risk_reasons")
+CONTACT_FIELDS = ("phone", "id_number", "contact_phone", "mobile")
+LOW_MARGIN = 0.2
+
+
+def register_case(session: Session, submission: Submission, classification: Classification, salt: str) -> Case:
+    """Stores the submission with its predictions in one transaction: all of it or nothing."""
+    meta = dict(submission.metadata)
+    contact = next((str(meta.pop(k)) for k in CONTACT_FIELDS if meta.get(k)), None)
+    for key in CONTACT_FIELDS:
+        meta.pop(key, None)
+    case = Case(
+        id=str(uuid.uuid4()), created_at=utcnow(), channel=submission.channel, title=submission.title,
+        text=submission.text, meta=meta, contact_hash=contact_hash(contact, salt) if contact else None,
+        model_version=classification.model_version, classification=classification.model_dump(mode="json"),
+        predicted_type=classification.type.label if classification.type else None,
+        predicted_department=classification.department.label if classification.department else None,
+        predicted_risk=classification.risk.level if classification.risk else None,
+        department_probability=classification.department.probability if classification.department else None,
+        department_margin=_finite(margin(classification)), needs_review=classification.needs_review,
+    )
+    session.add(case)
+    session.commit()
+    return case
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def get_case(session: Session, case_id: str) -> Case | None:
+    return session.scalar(select(Case).where(Case.id == case_id).options(selectinload(Case.corrections)))
+
+
+def current_labels(case: Case) -> dict[str, str | list[str] | None]:
+    """Predictions, overridden field by field by the latest correction."""
+    risk = case.classification.get("risk") or {}
+    labels: dict[str, str | list[str] | None] = {
+        "type": case.predicted_type, "department": case.predicted_department, "risk": case.predicted_risk,
+        "risk_reasons": sorted({r["code"] for r in risk.get("reasons", [])}),
+    }
+    for event in case.corrections:
+        labels[event.field] = json.loads(event.to_value) if event.field == "risk_reasons" else event.to_value
+    return labels
+
+
+def validate_correction(request: CorrectionRequest, allowed: dict[str, list[str]]) -> dict[str, object]:
+    """The fields being changed; unknown labels raise ValueError naming the allowed ones."""
+    changes: dict[str, object] = {}
+    for field in ("type", "department", "risk"):
+        value = getattr(request, field)
+        if value is None:
+            continue
+        if value not in allowed.get(field, []):
+            raise ValueError(f"unknown {field} {value!r}; allowed: {', '.join(allowed.get(field, []))}")
+        changes[field] = value
+    if request.risk_reasons is not None:
+        unknown = sorted(set(request.risk_reasons) - set(allowed.get("reasons", [])))
+        if unknown:
+            raise ValueError(f"unknown risk reasons {unknown}; allowed: {', '.join(allowed.get('reasons', []))}")
+        changes["risk_reasons"] = sorted(set(request.risk_reasons))
+    if not changes:
+        raise ValueError("a correction must set at least one of type, department, risk, risk_reasons")
+    return changes
+
+
+def add_corrections(session: Session, case: Case, changes: dict[str, object], reason: str | None, actor: str,
+                    model_version: str | None) -> list[Correction]:
+    """One event per changed field, all committed together."""
+    before = current_labels(case)
+    events = []
+    for field, value in changes.items():
+        encode = (lambda v: json.dumps(v, ensure_ascii=False)) if field == "risk_reasons" else (lambda v: v)
+        events.append(Correction(case_id=case.id, field=field, from_value=encode(before.get(field)),
+                                 to_value=encode(value), reason=reason, actor=actor, model_version=model_version,
+                                 created_at=utcnow()))
+    session.add_all(events)
+    session.commit()
+    session.refresh(case)
+    return events
+
+
+def _shingles(text: str) -> set[str]:
+    text = re.sub(r"\s+", "", text)
+    return {text[i : i + 3] for i in range(max(1, len(text) - 2))}
+
+
+def review_queue(session: Session, limit: int, department: str | None = None) -> list[tuple[Case, float, list[str]]]:
+    """Uncorrected cases a reviewer should see first, spread so that look-alikes do not fill the page.
+
+    Priority: high risk first, then abstained cases, then low-margin ones, each ordered by how
+    unsure the model was. A case whose text is near-identical to one already listed is skipped,
+    and no department takes more than a third of the page.
+    """
+    corrected = exists().where(Correction.case_id == Case.id)
+    query = select(Case).where(~corrected, or_(Case.needs_review, Case.predicted_risk == "high",
+                                               Case.department_margin < LOW_MARGIN))
+    if department:
+        query = query.where(Case.predicted_department == department)
+    candidates = list(session.scalars(query.order_by(Case.created_at.desc()).limit(max(200, limit * 10))))
+    scored = []
+    for case in candidates:
+        why, priority = [], 1.0 - (case.department_probability or 0.0)
+        if case.predicted_risk == "high":
+            why.append("high risk")
+            priority += 3.0
+        if case.needs_review:
+            why.append("abstained")
+            priority += 2.0
+        if case.department_margin is not None and case.department_margin < LOW_MARGIN:
+            why.append(f"department margin {case.department_margin:.2f}")
+            priority += 1.0
+        scored.append((case, round(priority, 4), why))
+    scored.sort(key=lambda item: -item[1])
+    chosen: list[tuple[Case, float, list[str]]] = []
+    seen: list[set[str]] = []
+    per_department: dict[str | None, int] = {}
+    cap = max(1, math.ceil(limit / 3)) if not department else limit
+    for case, priority, why in scored:
+        shingles = _shingles(case.text)
+        if any(len(shingles & s) / max(1, len(shingles | s)) > 0.6 for s in seen):
+            continue
+        if per_department.get(case.predicted_department, 0) >= cap:
+            continue
+        chosen.append((case, priority, why))
+        seen.append(shingles)
+        per_department[case.predicted_department] = per_department.get(case.predicted_department, 0) + 1
+        if len(chosen) >= limit:
+            break
+    return chosen
+
+
+def export_corrections(session: Session, path: Path) -> int:
+    """Corrected cases as training rows (corpus schema): only corrected labels, latest time per case.
+
+    Uncorrected labels are left out on purpose: training on the model's own guesses would teach it
+    nothing, and the trainer masks heads a row does not label.
+    """
+    cases = session.scalars(select(Case).where(exists().where(Correction.case_id == Case.id))
+                            .options(selectinload(Case.corrections)).order_by(Case.created_at))
+    rows = []
+    for case in cases:
+        labels: dict[str, object] = {}
+        for event in case.corrections:
+            labels[event.field] = json.loads(event.to_value) if event.field == "risk_reasons" else event.to_value
+        rows.append({"id": case.id, "channel": case.channel, "title": case.title, "text": case.text,
+                     "labels": labels, "corrected_at": max(e.created_at for e in case.corrections).isoformat()})
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return len(rows)

@@ -1,0 +1,64 @@
+"""Dependencies: database sessions, the serving predictor, API-key authentication by role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from .keys import find_key, role_allows
+from .predictor import Predictor
+from .tables import ApiKey
+
+_bearer = HTTPBearer(auto_error=False, description="API key as a bearer token")
+_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with request.app.state.database.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_predictor(request: Request) -> Predictor:
+    predictor = request.app.state.registry.predictor
+    if predictor is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="no model is loaded; an admin must activate one")
+    return predictor
+
+
+PredictorDep = Annotated[Predictor, Depends(get_predictor)]
+
+
+def _caller(request: Request, bearer: HTTPAuthorizationCredentials | None = Security(_bearer),
+            header_key: str | None = Security(_header)) -> ApiKey:
+    key = header_key or (bearer.credentials if bearer else None)
+    if not key:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="missing API key: send 'Authorization: Bearer <key>' "
+                            "or 'X-API-Key: <key>'", headers={"WWW-Authenticate": "Bearer"})
+    with request.app.state.database.sessions() as session:
+        row = find_key(session, key)
+    if row is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="unknown or revoked API key",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return row
+
+
+def require(role: str):
+    def check(caller: Annotated[ApiKey, Depends(_caller)]) -> ApiKey:
+        if not role_allows(caller.role, role):
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                detail=f"this needs the {role} role; key {caller.name!r} has {caller.role}")
+        return caller
+
+    return check
+
+
+IntakeKey = Annotated[ApiKey, Depends(require("intake"))]
+ReviewerKey = Annotated[ApiKey, Depends(require("reviewer"))]
+AdminKey = Annotated[ApiKey, Depends(require("admin"))]

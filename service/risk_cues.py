@@ -1,0 +1,49 @@
+"""Explicit risk cues: phrases that name a reason code outright (the guide's cue lists and variants).
+
+They complement the model: a case that says 不想活了 is flagged whatever the model thinks, and the
+response says the flag came from the text, with the phrase that triggered it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Reason code -> patterns. Written from the annotation guide's cue column, widened to the common
+# ways people write the same thing.
+CUES: dict[str, list[str]] = {
+    "self_harm": [r"不想活", r"跳楼", r"喝药", r"服毒", r"以死相逼", r"寻死", r"自杀", r"轻生", r"死给.{0,4}看", r"活不下去"],
+    "violence": [r"扬言报复", r"报复社会", r"同归于尽", r"持刀", r"砍人", r"杀了?他", r"弄死", r"打死", r"炸[掉了]"],
+    "collective_action": [r"集体上访", r"联名", r"[几数十百]+户", r"[几数十百]+[名个]?(工人|村民|业主|家长)", r"拉横幅", r"堵路",
+                          r"围堵", r"聚集", r"到政府门口", r"组织.{0,6}(上访|讨薪)"],
+    "escalation_threat": [r"进京", r"到北京", r"去北京", r"去省里", r"到省里", r"找中央", r"越级", r"上访到"],
+    "media_exposure": [r"找媒体", r"曝光", r"抖音", r"微博", r"发到网上", r"网上发帖", r"记者", r"电视台", r"快手"],
+    "repeat": [r"多次反映", r"反映了?[几多两三四五六七八九十\d]+次", r"一直没人管", r"再次(投诉|反映|来电)", r"又一次反映", r"重复反映",
+               r"信访终结"],
+    "long_unresolved": [r"拖了[几两三四五六七八九十\d]+年", r"至今未(解决|处理|落实|答复)", r"[几两三四五六七八九十\d]+年了?(还|都|也)?没(解决|处理|落实)"],
+    "vulnerable_group": [r"农民工", r"老人", r"残疾", r"重病", r"癌症", r"病人", r"留守儿童", r"孤儿", r"孕妇", r"低保户", r"瘫痪"],
+    "public_safety": [r"燃气泄漏", r"煤气泄漏", r"漏气", r"危房", r"困人", r"被困", r"食物中毒", r"塌方", r"坍塌", r"溃坝", r"险情",
+                      r"裂缝", r"火灾隐患", r"爆炸"],
+    "wage_arrears": [r"拖欠.{0,6}工资", r"工资.{0,4}(拖|要不回|讨不回|不给)", r"欠薪", r"讨薪", r"工资.{0,6}(没|未)(发|给|结)", r"血汗钱", r"工钱"],
+}
+_COMPILED = {code: [re.compile(p) for p in patterns] for code, patterns in CUES.items()}
+# Cues strong enough that a case mentioning them goes to a person at once.
+URGENT_CUES = frozenset({"self_harm", "violence"})
+
+
+@dataclass(frozen=True)
+class CueMatch:
+    code: str
+    phrase: str
+
+
+def find_cues(text: str) -> list[CueMatch]:
+    """The first phrase found for each reason code, in code order."""
+    found = []
+    for code, patterns in _COMPILED.items():
+        for pattern in patterns:
+            match = pattern.search(text)
+            if match:
+                found.append(CueMatch(code, match.group()))
+                break
+    return found

@@ -1,0 +1,23 @@
+from fastapi import APIRouter, Request
+
+from ..deps import IntakeKey, PredictorDep
+from ..schemas import BatchRequest, BatchResponse, Classification, Submission
+
+router = APIRouter(prefix="/v1", tags=["classify"])
+
+
+@router.post("/classify", response_model=Classification)
+async def classify(submission: Submission, predictor: PredictorDep, _: IntakeKey, request: Request) -> Classification:
+    """Classifies one submission: type, department top-k, risk with reasons, keywords, needs_review."""
+    (result,) = await predictor.classify([submission])
+    request.app.state.metrics.observe_classification(result)
+    return result
+
+
+@router.post("/classify:batch", response_model=BatchResponse)
+async def classify_batch(batch: BatchRequest, predictor: PredictorDep, _: IntakeKey, request: Request) -> BatchResponse:
+    """Classifies up to 64 submissions in one call."""
+    results = await predictor.classify(batch.items)
+    for result in results:
+        request.app.state.metrics.observe_classification(result)
+    return BatchResponse(items=results)

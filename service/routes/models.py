@@ -1,0 +1,45 @@
+import json
+
+from fastapi import APIRouter, HTTPException, Request, status
+
+from ..deps import AdminKey, SessionDep
+from ..predictor import ModelCheckError
+from ..schemas import ModelList, ModelVersion
+
+router = APIRouter(prefix="/v1/models", tags=["models"])
+
+
+@router.get("", response_model=ModelList)
+def list_models(request: Request, _: AdminKey) -> ModelList:
+    """Model versions on disk, with their metrics and which one serves."""
+    registry = request.app.state.registry
+    active = registry.predictor.version if registry.predictor else None
+    items = []
+    for version, path in registry.versions().items():
+        metrics_file = path / "metrics.json"
+        metrics = json.loads(metrics_file.read_text(encoding="utf-8")) if metrics_file.exists() else {}
+        items.append(ModelVersion(version=version, path=str(path), active=version == active, metrics=metrics))
+    return ModelList(items=items)
+
+
+@router.post("/{version}:activate", response_model=ModelVersion)
+def activate_model(version: str, request: Request, session: SessionDep, admin: AdminKey) -> ModelVersion:
+    """Switches the serving model; one that fails to load or its self-check leaves the current one serving."""
+    registry = request.app.state.registry
+    try:
+        predictor = registry.activate(session, version, admin.name)
+    except KeyError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no model version {version!r}")
+    except ModelCheckError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"{exc}; the current model keeps serving")
+    return ModelVersion(version=predictor.version, path=str(registry.active_path), active=True, metrics={})
+
+
+@router.post(":rollback", response_model=ModelVersion)
+def rollback_model(request: Request, session: SessionDep, admin: AdminKey) -> ModelVersion:
+    """Goes back to the version that served before the current one."""
+    registry = request.app.state.registry
+    previous = registry.previous_version(session)
+    if previous is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail="there is no earlier model version to roll back to")
+    return activate_model(previous, request, session, admin)

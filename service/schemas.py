@@ -1,0 +1,176 @@
+"""Request and response models of the HTTP API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_TEXT_CHARS = 20_000
+MAX_TITLE_CHARS = 500
+MAX_BATCH = 64
+
+Channel = Literal["hotline", "mailbox", "web", "wechat", "letter", "other"]
+
+_EXAMPLE = {
+    "text": "来电人反映：西宁市城东区某小区电梯经常故障，上周把一位老人困在里面半小时，物业一直不修，要求尽快处理。",
+    "title": None, "channel": "hotline", "metadata": {"work_order": "12345-2026-000123"},
+}
+
+
+class Submission(BaseModel):
+    """One petition or hotline submission."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
+
+    text: str = Field(max_length=MAX_TEXT_CHARS, description=f"正文, at most {MAX_TEXT_CHARS} characters")
+    title: str | None = Field(default=None, max_length=MAX_TITLE_CHARS)
+    channel: Channel = "other"
+    metadata: dict[str, str | int | float | bool | None] = Field(default_factory=dict, max_length=50)
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("text is empty or only whitespace")
+        if "\x00" in text:
+            raise ValueError("text contains a NUL character")
+        return text
+
+
+class BatchRequest(BaseModel):
+    items: list[Submission] = Field(min_length=1, max_length=MAX_BATCH,
+                                    description=f"1 to {MAX_BATCH} submissions")
+
+
+class LabelScore(BaseModel):
+    label: str
+    name_zh: str
+    probability: float
+
+
+class TypePrediction(BaseModel):
+    label: str
+    name_zh: str
+    probability: float
+    probabilities: dict[str, float]
+
+
+class DepartmentPrediction(BaseModel):
+    label: str
+    name_zh: str
+    probability: float
+    top_k: list[LabelScore]
+
+
+class RiskReason(BaseModel):
+    code: str
+    name_zh: str
+    source: Literal["model", "keyword"]
+    score: float | None = Field(default=None, description="model probability (source=model)")
+    evidence: str | None = Field(default=None, description="the phrase that matched (source=keyword)")
+
+
+class RiskPrediction(BaseModel):
+    level: str
+    name_zh: str
+    score: float = Field(description="probability that the case is not routine (1 - p(normal))")
+    probabilities: dict[str, float]
+    reasons: list[RiskReason]
+
+
+class Keyword(BaseModel):
+    word: str
+    weight: float
+
+
+class Classification(BaseModel):
+    type: TypePrediction | None
+    department: DepartmentPrediction | None
+    risk: RiskPrediction | None
+    keywords: list[Keyword]
+    needs_review: bool
+    review_reasons: list[str]
+    model_version: str
+
+
+class BatchResponse(BaseModel):
+    items: list[Classification]
+
+
+class CorrectionRequest(BaseModel):
+    """A reviewer's correction: any of the labels, with an optional reason."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"department": "market_regulation", "reason": "电梯属特种设备，由市场监管部门负责"}]})
+
+    type: str | None = None
+    department: str | None = None
+    risk: str | None = None
+    risk_reasons: list[str] | None = None
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class CorrectionEvent(BaseModel):
+    id: int
+    field: str
+    from_value: str | None
+    to_value: str | None
+    reason: str | None
+    actor: str
+    model_version: str | None
+    created_at: datetime
+
+
+class CaseCreated(BaseModel):
+    id: str
+    created_at: datetime
+    classification: Classification
+
+
+class CaseDetail(BaseModel):
+    id: str
+    created_at: datetime
+    channel: str
+    title: str | None
+    text: str
+    metadata: dict
+    classification: Classification
+    current: dict[str, str | list[str] | None] = Field(description="labels after the latest corrections")
+    history: list[CorrectionEvent]
+
+
+class QueueItem(BaseModel):
+    id: str
+    created_at: datetime
+    channel: str
+    title: str | None
+    excerpt: str
+    department: str | None
+    department_probability: float | None
+    risk: str | None
+    priority: float
+    why: list[str]
+
+
+class ReviewQueue(BaseModel):
+    items: list[QueueItem]
+
+
+class ModelVersion(BaseModel):
+    version: str
+    path: str
+    active: bool
+    metrics: dict
+
+
+class ModelList(BaseModel):
+    items: list[ModelVersion]
+
+
+class Health(BaseModel):
+    status: str
+    model_version: str | None = None
+    database: str | None = None
+    detail: str | None = None
