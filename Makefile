@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test bench clean
+.PHONY: install run test model bench clean
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,19 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Trains, exports and evaluates the default model on data_samples/, then promotes it to
+# models/default only if it is not worse on the test split than the model there.
+RUN_DIR ?= runs/default
+model: install
+	$(BIN)/petition-triage train --data data_samples --out $(RUN_DIR)
+	$(BIN)/petition-triage export --model $(RUN_DIR)
+	$(BIN)/petition-triage evaluate --model $(RUN_DIR) --data data_samples --split test
+	$(BIN)/petition-triage promote --model $(RUN_DIR)
+
+bench: install
+	$(BIN)/python bench/baseline_tfidf.py
+	$(BIN)/python bench/bench_inference.py --pytorch $(RUN_DIR)/pytorch
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -13,7 +13,8 @@ import numpy as np
 import onnxruntime as ort
 
 from .decision import Calibration, calibrated_probs, risk_decision
-from .modeling import MULTI_LABEL_HEAD, TriageConfig
+from .triage_config import MULTI_LABEL_HEAD, TriageConfig
+from .serving_tokenizer import ServingTokenizer
 from .text_input import encode_batch, submission_text
 
 ARTIFACT_NAME = "artifact.json"
@@ -29,8 +30,6 @@ class OnnxTriageModel:
     """A model directory: ONNX graph, tokenizer, labels, calibration."""
 
     def __init__(self, directory: str | Path, onnx_file: str | None = None, threads: int = 0) -> None:
-        from transformers import AutoTokenizer
-
         self.directory = Path(directory)
         self.config = TriageConfig.load(self.directory)
         artifact = json.loads((self.directory / ARTIFACT_NAME).read_text(encoding="utf-8"))
@@ -38,7 +37,7 @@ class OnnxTriageModel:
         self.onnx_file = onnx_file or artifact["onnx_file"]
         self.calibration = Calibration.from_dict(
             json.loads((self.directory / "calibration.json").read_text(encoding="utf-8")))
-        self.tokenizer = AutoTokenizer.from_pretrained(str(self.directory))
+        self.tokenizer = ServingTokenizer(self.directory)
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads

@@ -7,8 +7,6 @@ taxonomy trains and serves without code changes.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -16,34 +14,12 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import AutoConfig, AutoModel, AutoTokenizer
 
-CONFIG_NAME = "triage_config.json"
+from .triage_config import MULTI_LABEL_HEAD, SINGLE_LABEL_HEADS, TriageConfig
+
+__all__ = ["MULTI_LABEL_HEAD", "SINGLE_LABEL_HEADS", "TriageConfig", "TriageModel", "load_tokenizer", "mean_pool"]
+
 HEADS_NAME = "heads.safetensors"
 ENCODER_DIR = "encoder"
-SINGLE_LABEL_HEADS = ("type", "department", "risk")
-MULTI_LABEL_HEAD = "reasons"
-
-
-@dataclass
-class TriageConfig:
-    """What a saved model needs to be rebuilt and fed exactly as in training."""
-
-    labels: dict[str, list[str]]  # head -> class codes, in output order
-    base_model: str = ""
-    max_length: int = 256
-    text_prefix: str = ""
-    dropout: float = 0.1
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def heads(self) -> list[str]:
-        return list(self.labels)
-
-    def save(self, directory: Path) -> None:
-        (directory / CONFIG_NAME).write_text(json.dumps(asdict(self), ensure_ascii=False, indent=2), encoding="utf-8")
-
-    @classmethod
-    def load(cls, directory: Path) -> "TriageConfig":
-        return cls(**json.loads((directory / CONFIG_NAME).read_text(encoding="utf-8")))
 
 
 def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:

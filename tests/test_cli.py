@@ -20,3 +20,20 @@ def test_unknown_subcommand_exits_with_usage():
     with pytest.raises(SystemExit) as exc:
         main(["no-such-command"])
     assert exc.value.code == 2
+
+
+def test_keys_create_list_revoke(capsys, tmp_path, monkeypatch):
+    from petition_triage.config import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'k.db'}")
+    get_settings.cache_clear()
+    assert main(["keys", "create", "--name", "intake-1", "--role", "intake"]) == 0
+    key = capsys.readouterr().out.strip()
+    assert key.startswith("pt_") and len(key) > 30
+    assert main(["keys", "create", "--name", "intake-1", "--role", "intake"]) == 2
+    assert "exists already" in capsys.readouterr().err
+    assert main(["keys", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "intake-1\tintake\tactive" in listing and key not in listing
+    assert main(["keys", "revoke", "intake-1"]) == 0
+    assert main(["keys", "revoke", "intake-1"]) == 1

@@ -216,3 +216,15 @@ def test_activate_and_roll_back_without_restart(service, tiny_model_dir):
     assert rolled.status_code == 200 and rolled.json()["version"] == before
     listed = {m["version"]: m["active"] for m in service.get("/v1/models", headers=admin).json()["items"]}
     assert listed[before] is True and listed["v2"] is False
+
+
+def test_serving_never_imports_torch(tiny_model_dir):
+    import subprocess
+    import sys
+
+    code = ("import sys; from petition_triage.service.app import create_app; "
+            "from petition_triage.model.inference import OnnxTriageModel; "
+            f"OnnxTriageModel({str(tiny_model_dir)!r}).logits(['测试文本']); "
+            "print('torch' in sys.modules, 'transformers' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False False"

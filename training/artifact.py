@@ -26,7 +26,7 @@ import numpy as np
 
 from petition_triage.model.decision import Calibration, calibrated_probs
 from petition_triage.model.inference import ARTIFACT_NAME
-from petition_triage.model.modeling import MULTI_LABEL_HEAD
+from petition_triage.model.triage_config import MULTI_LABEL_HEAD
 
 from .metrics import IGNORE, abstain_threshold, fit_temperature, recall_threshold
 

@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from petition_triage.model.modeling import MULTI_LABEL_HEAD, SINGLE_LABEL_HEADS
+from petition_triage.model.triage_config import MULTI_LABEL_HEAD, SINGLE_LABEL_HEADS
 from petition_triage.model.taxonomy import Taxonomy
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ import numpy as np
 
 from petition_triage.model.decision import calibrated_probs, risk_decision
 from petition_triage.model.inference import OnnxTriageModel
-from petition_triage.model.modeling import MULTI_LABEL_HEAD
+from petition_triage.model.triage_config import MULTI_LABEL_HEAD
 
 from .data import Example
 from .metrics import IGNORE, expected_calibration_error, head_scores

@@ -6,7 +6,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-from petition_triage.model.modeling import MULTI_LABEL_HEAD
+from petition_triage.model.triage_config import MULTI_LABEL_HEAD
 
 IGNORE = -100
 

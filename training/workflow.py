@@ -97,8 +97,8 @@ def export_command(model_dir: Path, dev_data: str | None, mapping: ColumnMapping
                 chosen, decision = path.name, f"{name}: dev macro-F1 drop ≤ {INT8_MAX_DROP * 100:.1f} points on every head"
                 break
             path.unlink()
-        if chosen != fp32.name:
-            for stale in model_dir.glob("model.int8*.onnx"):
+        for stale in model_dir.glob("model.int8*.onnx"):  # left by an earlier export
+            if stale.name != chosen:
                 stale.unlink()
     update_artifact(model_dir, onnx_file=chosen, quantization={"decision": decision, **summary})
     write_json(model_dir / "export_report.json", {"chosen": chosen, "decision": decision, **summary})

@@ -1,0 +1,37 @@
+"""The saved description of a model: its heads' label sets and how its input is built.
+
+Kept apart from the PyTorch model so that serving (onnxruntime only) never imports torch.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+CONFIG_NAME = "triage_config.json"
+SINGLE_LABEL_HEADS = ("type", "department", "risk")
+MULTI_LABEL_HEAD = "reasons"
+
+
+@dataclass
+class TriageConfig:
+    """What a saved model needs to be rebuilt and fed exactly as in training."""
+
+    labels: dict[str, list[str]]  # head -> class codes, in output order
+    base_model: str = ""
+    max_length: int = 256
+    text_prefix: str = ""
+    dropout: float = 0.1
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def heads(self) -> list[str]:
+        return list(self.labels)
+
+    def save(self, directory: Path) -> None:
+        (directory / CONFIG_NAME).write_text(json.dumps(asdict(self), ensure_ascii=False, indent=2), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> "TriageConfig":
+        return cls(**json.loads((directory / CONFIG_NAME).read_text(encoding="utf-8")))
