@@ -85,7 +85,8 @@ def _train(args: argparse.Namespace) -> int:
 
     training_args = TrainingArguments(
         output_dir=args.out, base_model=args.base_model, taxonomy=args.taxonomy, epochs=args.epochs,
-        batch_size=args.batch_size, learning_rate=args.learning_rate, max_length=args.max_length, seed=args.seed,
+        batch_size=args.batch_size, learning_rate=args.learning_rate, head_learning_rate=args.head_learning_rate,
+        max_length=args.max_length, seed=args.seed,
         bf16=args.bf16, patience=args.patience, threads=args.threads)
     summary = train_command(training_args, args.data, _mapping(args), args.corrections)
     print(json.dumps(summary, indent=2, ensure_ascii=False))
@@ -162,7 +163,9 @@ def _corrections_export(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    uvicorn.run("petition_triage.service.app:create_app", factory=True, host=args.host, port=args.port)
+    # log_config=None keeps the one logging set-up (with personal numbers masked) for uvicorn too.
+    uvicorn.run("petition_triage.service.app:create_app", factory=True, host=args.host, port=args.port,
+                log_config=None)
     return 0
 
 
@@ -208,7 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--corrections", help="reviewer corrections (from `corrections export`) merged over the data")
     train.add_argument("--epochs", type=int, default=5)
     train.add_argument("--batch-size", type=int, default=32)
-    train.add_argument("--learning-rate", type=float, default=1e-4)
+    train.add_argument("--learning-rate", type=float, default=1e-4, help="encoder learning rate")
+    train.add_argument("--head-learning-rate", type=float, default=2e-3, help="learning rate of the heads")
     train.add_argument("--max-length", type=int, default=256)
     train.add_argument("--patience", type=int, default=2)
     train.add_argument("--seed", type=int, default=42)

@@ -15,7 +15,10 @@ class TrainingArguments:
         taxonomy: label taxonomy file; None for the shipped default.
         epochs: most passes over the training data; early stopping may end sooner.
         batch_size: examples per optimisation step.
-        learning_rate: peak AdamW learning rate (1e-4 beat 5e-5 on e5-small).
+        learning_rate: peak AdamW learning rate of the encoder (1e-4 beat 5e-5 on e5-small).
+        head_learning_rate: peak learning rate of the freshly initialised heads; e5's mean-pooled
+            features differ little between texts, and at the encoder's rate a 19-way head was still
+            near chance after a full epoch.
         warmup_ratio: share of steps with a linearly rising learning rate.
         weight_decay: AdamW weight decay.
         max_length: tokens per text, special tokens included; longer texts keep head and tail.
@@ -33,6 +36,7 @@ class TrainingArguments:
     epochs: int = 5
     batch_size: int = 32
     learning_rate: float = 1e-4
+    head_learning_rate: float = 2e-3
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
     max_length: int = 256

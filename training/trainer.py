@@ -7,6 +7,7 @@ import logging
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,13 +148,18 @@ class TrainResult:
 
 
 class Trainer:
-    def __init__(self, args: TrainingArguments, train: list[Example], dev: list[Example]) -> None:
+    """Fine-tunes; `on_best(result)` is called after every epoch that improves the dev score, so an
+    interrupted run still leaves its best model behind."""
+
+    def __init__(self, args: TrainingArguments, train: list[Example], dev: list[Example],
+                 on_best: Callable[["TrainResult"], None] | None = None) -> None:
         if not train:
             raise ValueError("no training examples")
         if not dev:
             raise ValueError("no dev examples: give a dev file or a dev_fraction above 0")
         self.args = args
         self.train_examples, self.dev_examples = train, dev
+        self.on_best = on_best
 
     def train(self) -> TrainResult:
         args = self.args
@@ -181,7 +187,10 @@ class Trainer:
         steps_per_epoch = math.ceil(len(train_set) / args.batch_size)
         total_steps = steps_per_epoch * args.epochs
         warmup = max(1, int(total_steps * args.warmup_ratio))
-        optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
+        optimizer = torch.optim.AdamW([
+            {"params": model.encoder.parameters(), "lr": args.learning_rate},
+            {"params": model.heads.parameters(), "lr": args.head_learning_rate},
+        ], weight_decay=args.weight_decay)
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total_steps - step) / (total_steps - warmup))))
 
@@ -221,6 +230,10 @@ class Trainer:
                     best_score, best_epoch, stale = dev_score, epoch, 0
                     best_state = copy.deepcopy(model.state_dict())
                     best_dev_logits = dev_logits
+                    if self.on_best is not None:
+                        model.eval()
+                        self.on_best(TrainResult(model, tokenizer, dev_logits, list(history), epoch,
+                                                 time.perf_counter() - started))
                 else:
                     stale += 1
                     if stale >= args.patience:

@@ -37,20 +37,24 @@ def load_training_data(data: str, mapping: ColumnMapping, corrections: str | Non
 
 def train_command(args: TrainingArguments, data: str, mapping: ColumnMapping, corrections: str | None) -> dict:
     train, dev, _ = load_training_data(data, mapping, corrections, args.dev_fraction, args.seed)
-    result = Trainer(args, train, dev).train()
-    labels = result.model.config.labels
-    calibration = fit_calibration(result.dev_logits, targets_for(dev, labels), labels)
     out = Path(args.output_dir)
     sources = [Path(data)] + ([Path(corrections)] if corrections else [])
-    save_trained(out, result, calibration, {
-        "base_model": result.model.config.base_model, "data": data, "corrections": corrections,
-        "data_hash": data_hash(sources), "command": command_line(), "seed": args.seed,
-        "training_args": args.to_dict(), "machine": f"{platform.machine()}, {_cpu_name()}",
-        "train_examples": len(train), "dev_examples": len(dev),
-    })
-    write_model_card(out)
+    provenance = {"data": data, "corrections": corrections, "data_hash": data_hash(sources),
+                  "command": command_line(), "seed": args.seed, "training_args": args.to_dict(),
+                  "machine": f"{platform.machine()}, {_cpu_name()}", "train_examples": len(train),
+                  "dev_examples": len(dev)}
+
+    def save(result) -> dict:
+        labels = result.model.config.labels
+        calibration = fit_calibration(result.dev_logits, targets_for(dev, labels), labels)
+        save_trained(out, result, calibration, {"base_model": result.model.config.base_model, **provenance})
+        write_model_card(out)
+        return calibration.to_dict()
+
+    result = Trainer(args, train, dev, on_best=save).train()
+    calibration = save(result)
     return {"output_dir": str(out), "best_epoch": result.best_epoch, "seconds": round(result.seconds, 1),
-            "dev": result.history[result.best_epoch - 1], "calibration": calibration.to_dict()}
+            "dev": result.history[result.best_epoch - 1], "calibration": calibration}
 
 
 def _cpu_name() -> str:
