@@ -31,6 +31,8 @@ model: install
 bench: install
 	$(BIN)/python bench/baseline_tfidf.py
 	$(BIN)/python bench/bench_inference.py --pytorch $(RUN_DIR)/pytorch
+	$(BIN)/python bench/bench_http.py
+	$(BIN)/python bench/summarize.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -82,6 +82,28 @@ def quantize_int8(source: Path, target: Path, exclude_ffn_output: bool = False) 
                      op_types_to_quantize=["MatMul", "Gather"], nodes_to_exclude=excluded)
 
 
+def quantize_weight_only_int8(source: Path, target: Path, block_size: int = 32) -> None:
+    """Block-wise int8 weights (MatMulNBits, one scale per 32 values) and int8 embeddings.
+
+    Finer scales than per-channel dynamic quantization keep the rounding error small; the size
+    is the same (about a quarter of fp32).
+    """
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
+
+    config = DefaultWeightOnlyQuantConfig(block_size=block_size, is_symmetric=True, accuracy_level=4, bits=8)
+    quantizer = MatMulNBitsQuantizer(onnx.load(str(source)), bits=8, block_size=block_size, is_symmetric=True,
+                                     accuracy_level=4, algo_config=config)
+    quantizer.process()
+    staging = target.with_suffix(".matmul.onnx")
+    onnx.save(quantizer.model.model, str(staging))
+    try:
+        quantize_dynamic(str(staging), str(target), weight_type=QuantType.QInt8, op_types_to_quantize=["Gather"])
+    finally:
+        staging.unlink(missing_ok=True)
+
+
 def max_abs_difference(model: TriageModel, onnx_path: Path, ids: list[list[int]], pad_id: int) -> dict[str, float]:
     """Largest |ONNX - PyTorch| per output on real inputs: the export check."""
     import onnxruntime as ort

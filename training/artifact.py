@@ -33,7 +33,9 @@ from .metrics import IGNORE, abstain_threshold, fit_temperature, recall_threshol
 PYTORCH_DIR = "pytorch"
 # Accuracy a head must reach on the cases it does not send to a human.
 TARGET_ACCURACY = {"type": 0.95, "department": 0.92, "risk": 0.92}
-HIGH_RISK_RECALL = 0.95
+# Dev recall the high-risk threshold keeps; above 0.9 so that test recall stays at the 0.9 target,
+# not higher because every point of recall costs many false alarms on `elevated` cases.
+HIGH_RISK_RECALL = 0.92
 HEADS_GATED = ("type", "department", "risk")
 
 

@@ -9,10 +9,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from petition_triage.model.triage_config import MULTI_LABEL_HEAD, SINGLE_LABEL_HEADS
 from petition_triage.model.taxonomy import Taxonomy
 
 logger = logging.getLogger(__name__)
+IGNORE = -100  # the label index losses and metrics skip
 
 _FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 SPLITS = ("train", "dev", "test")
@@ -160,6 +163,24 @@ def _has_labels(head: str, examples: list[Example]) -> bool:
     if head == MULTI_LABEL_HEAD:
         return any(e.reasons is not None for e in examples)
     return any(e.labels[head] for e in examples)
+
+
+def label_targets(examples: list[Example], labels: dict[str, list[str]]) -> dict[str, np.ndarray]:
+    """Class indices per single-label head and 0/1 rows for reasons; -100 where a row has no label."""
+    targets: dict[str, np.ndarray] = {}
+    for head, codes in labels.items():
+        index = {code: i for i, code in enumerate(codes)}
+        if head == MULTI_LABEL_HEAD:
+            matrix = np.full((len(examples), len(codes)), float(IGNORE), dtype=np.float32)
+            for row, e in enumerate(examples):
+                if e.reasons is not None:
+                    matrix[row] = 0.0
+                    matrix[row, [index[r] for r in e.reasons if r in index]] = 1.0
+            targets[head] = matrix
+        else:
+            targets[head] = np.array([index.get(e.labels[head], IGNORE) if e.labels[head] else IGNORE
+                                      for e in examples], dtype=np.int64)
+    return targets
 
 
 def split_off_dev(examples: list[Example], fraction: float, seed: int) -> tuple[list[Example], list[Example]]:

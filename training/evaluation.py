@@ -11,25 +11,8 @@ from petition_triage.model.decision import calibrated_probs, risk_decision
 from petition_triage.model.inference import OnnxTriageModel
 from petition_triage.model.triage_config import MULTI_LABEL_HEAD
 
-from .data import Example
+from .data import Example, label_targets
 from .metrics import IGNORE, expected_calibration_error, head_scores
-
-
-def targets_for(examples: list[Example], labels: dict[str, list[str]]) -> dict[str, np.ndarray]:
-    targets = {}
-    for head, codes in labels.items():
-        index = {c: i for i, c in enumerate(codes)}
-        if head == MULTI_LABEL_HEAD:
-            m = np.full((len(examples), len(codes)), float(IGNORE), dtype=np.float32)
-            for row, e in enumerate(examples):
-                if e.reasons is not None:
-                    m[row] = 0.0
-                    m[row, [index[r] for r in e.reasons if r in index]] = 1.0
-            targets[head] = m
-        else:
-            targets[head] = np.array([index.get(e.labels[head], IGNORE) if e.labels[head] else IGNORE
-                                      for e in examples], dtype=np.int64)
-    return targets
 
 
 def evaluate_logits(logits: dict[str, np.ndarray], targets: dict[str, np.ndarray], labels: dict[str, list[str]],
@@ -70,7 +53,7 @@ def evaluate_logits(logits: dict[str, np.ndarray], targets: dict[str, np.ndarray
 def evaluate_model_dir(model_dir: Path, examples: list[Example], onnx_file: str | None = None) -> dict:
     model = OnnxTriageModel(model_dir, onnx_file=onnx_file)
     logits = model.logits([e.text for e in examples], [e.title for e in examples])
-    report = evaluate_logits(logits, targets_for(examples, model.labels), model.labels, model.calibration)
+    report = evaluate_logits(logits, label_targets(examples, model.labels), model.labels, model.calibration)
     report["examples"] = len(examples)
     report["onnx_file"] = model.onnx_file
     return report

@@ -8,7 +8,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precisio
 
 from petition_triage.model.triage_config import MULTI_LABEL_HEAD
 
-IGNORE = -100
+from .data import IGNORE
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:

@@ -22,11 +22,10 @@ from petition_triage.model.taxonomy import load_taxonomy
 from petition_triage.model.text_input import E5_PREFIX, encode_batch, submission_text
 
 from .args import TrainingArguments
-from .data import Example, label_sets
-from .metrics import head_scores
+from .data import Example, label_sets, label_targets
+from .metrics import IGNORE, head_scores
 
 logger = logging.getLogger(__name__)
-IGNORE = -100
 
 
 def cpu_has_fast_bf16() -> bool:
@@ -58,20 +57,7 @@ class EncodedSet:
 def encode_examples(examples: list[Example], tokenizer, config: TriageConfig) -> EncodedSet:
     texts = [submission_text(e.text, e.title, config.text_prefix) for e in examples]
     ids = encode_batch(tokenizer, texts, config.max_length)
-    targets: dict[str, np.ndarray] = {}
-    for head, codes in config.labels.items():
-        index = {code: i for i, code in enumerate(codes)}
-        if head == MULTI_LABEL_HEAD:
-            matrix = np.full((len(examples), len(codes)), float(IGNORE), dtype=np.float32)
-            for row, e in enumerate(examples):
-                if e.reasons is not None:
-                    matrix[row] = 0.0
-                    matrix[row, [index[r] for r in e.reasons if r in index]] = 1.0
-            targets[head] = matrix
-        else:
-            targets[head] = np.array([index.get(e.labels[head], IGNORE) if e.labels[head] else IGNORE
-                                      for e in examples], dtype=np.int64)
-    return EncodedSet(ids, targets)
+    return EncodedSet(ids, label_targets(examples, config.labels))
 
 
 def length_grouped_batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:

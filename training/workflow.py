@@ -7,16 +7,19 @@ import os
 import platform
 from pathlib import Path
 
+from petition_triage.model.inference import OnnxTriageModel
 from petition_triage.model.keyword_evidence import build_keyword_table, save_keyword_table
 from petition_triage.model.modeling import TriageModel, load_tokenizer
-from petition_triage.model.onnx_export import export_onnx, max_abs_difference, quantize_int8
+from petition_triage.model.onnx_export import (export_onnx, max_abs_difference, quantize_int8,
+                                                quantize_weight_only_int8)
 from petition_triage.model.text_input import encode_batch, submission_text
 
 from .args import TrainingArguments
 from .artifact import (PYTORCH_DIR, HEADS_GATED, command_line, data_hash, fit_calibration, read_json, record_metrics,
                        save_trained, update_artifact, write_json, write_model_card)
-from .data import ColumnMapping, Example, load_examples, merge_corrections, read_corrections, split_off_dev
-from .evaluation import evaluate_model_dir, targets_for, write_reports
+from .data import (ColumnMapping, Example, label_targets, load_examples, merge_corrections, read_corrections,
+                   split_off_dev)
+from .evaluation import evaluate_model_dir, write_reports
 from .trainer import Trainer
 
 logger = logging.getLogger(__name__)
@@ -46,7 +49,7 @@ def train_command(args: TrainingArguments, data: str, mapping: ColumnMapping, co
 
     def save(result) -> dict:
         labels = result.model.config.labels
-        calibration = fit_calibration(result.dev_logits, targets_for(dev, labels), labels)
+        calibration = fit_calibration(result.dev_logits, label_targets(dev, labels), labels)
         save_trained(out, result, calibration, {"base_model": result.model.config.base_model, **provenance})
         write_model_card(out)
         return calibration.to_dict()
@@ -80,6 +83,12 @@ def export_command(model_dir: Path, dev_data: str | None, mapping: ColumnMapping
     if max(diff.values()) > 1e-3:
         raise RuntimeError(f"ONNX outputs differ from PyTorch by up to {max(diff.values()):.2e}: {diff}")
     update_artifact(model_dir, onnx_file=fp32.name)
+    if dev:
+        # Calibrate the graph that will serve, on the same dev data training used.
+        served = OnnxTriageModel(model_dir, onnx_file=fp32.name)
+        logits = served.logits([e.text for e in dev], [e.title for e in dev])
+        write_json(model_dir / "calibration.json",
+                   fit_calibration(logits, label_targets(dev, served.labels), served.labels).to_dict())
     train_data = artifact.get("data")
     if train_data and Path(train_data).exists():
         train_examples = load_examples(train_data, mapping)["train"]
@@ -89,11 +98,16 @@ def export_command(model_dir: Path, dev_data: str | None, mapping: ColumnMapping
     if int8 and dev:
         reference = evaluate_model_dir(model_dir, dev, onnx_file=fp32.name)
         summary["fp32"]["dev_macro_f1"] = {h: reference[h]["macro_f1"] for h in HEADS_GATED if h in reference}
-        candidates = {"int8-per-channel": False, "int8-ffn-output-fp32": True}
+        # In order of preference; the first that keeps quality is served.
+        candidates = {
+            "int8-per-channel": lambda src, dst: quantize_int8(src, dst),
+            "int8-blockwise-weights": quantize_weight_only_int8,
+            "int8-ffn-output-fp32": lambda src, dst: quantize_int8(src, dst, exclude_ffn_output=True),
+        }
         decision = "fp32: no int8 variant stayed within 0.5 macro-F1 points on dev"
-        for name, keep_ffn in candidates.items():
+        for name, quantize in candidates.items():
             path = model_dir / f"model.{name}.onnx"
-            quantize_int8(fp32, path, exclude_ffn_output=keep_ffn)
+            quantize(fp32, path)
             report = evaluate_model_dir(model_dir, dev, onnx_file=path.name)
             drops = {h: reference[h]["macro_f1"] - report[h]["macro_f1"] for h in HEADS_GATED if h in report}
             summary[name] = {"file": path.name, "bytes": path.stat().st_size, "dev_macro_f1_drop": drops}

@@ -1,0 +1,105 @@
+"""HTTP throughput and latency of the running service at 1, 8 and 32 concurrent clients.
+
+Starts `petition-triage serve` on a free loopback port with a throw-away home (SQLite), creates an
+intake key, sends test-split texts to /v1/classify from N concurrent asyncio clients for a fixed
+number of requests, and writes bench/results/http.json. Bounded: each level sends at most
+`--requests` requests and stops after `--seconds`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from petition_triage.config import REPO_ROOT
+from petition_triage.training.corpus import read_records
+
+BIN = Path(sys.executable).parent / "petition-triage"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentiles(latencies: list[float]) -> dict:
+    ms = sorted(x * 1000 for x in latencies)
+    pick = lambda q: round(ms[min(len(ms) - 1, int(q * len(ms)))], 2)  # noqa: E731
+    return {"p50_ms": pick(0.50), "p95_ms": pick(0.95), "p99_ms": pick(0.99)}
+
+
+async def load(url: str, key: str, texts: list[str], concurrency: int, requests: int, seconds: float) -> dict:
+    latencies: list[float] = []
+    errors = 0
+    sent = 0
+    deadline = time.perf_counter() + seconds
+    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as client:
+        async def worker(n: int) -> None:
+            nonlocal errors, sent
+            while sent < requests and time.perf_counter() < deadline:
+                text = texts[sent % len(texts)]
+                sent += 1
+                t0 = time.perf_counter()
+                response = await client.post("/v1/classify", json={"text": text})
+                latencies.append(time.perf_counter() - t0)
+                errors += response.status_code != 200
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(i) for i in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return {"concurrency": concurrency, "requests": len(latencies), "errors": errors,
+            "requests_per_s": round(len(latencies) / elapsed, 2), **percentiles(latencies)}
+
+
+def main() -> dict:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default=str(REPO_ROOT / "models" / "default"))
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--seconds", type=float, default=60)
+    args = parser.parse_args()
+    texts = [r["text"] for r in read_records(REPO_ROOT / "data_samples" / "test.jsonl")]
+    with tempfile.TemporaryDirectory() as home:
+        env = {**os.environ, "PETITION_TRIAGE_HOME": home, "PETITION_TRIAGE_MODEL_DIR": args.model,
+               "PETITION_TRIAGE_LOG_LEVEL": "WARNING"}
+        env.pop("DATABASE_URL", None)
+        key = subprocess.run([str(BIN), "keys", "create", "--name", "bench", "--role", "intake"], env=env,
+                             capture_output=True, text=True, check=True).stdout.strip()
+        port = free_port()
+        server = subprocess.Popen([str(BIN), "serve", "--port", str(port)], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(120):
+                try:
+                    if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.5)
+            else:
+                raise RuntimeError("the service did not become ready in 60 s")
+            asyncio.run(load(url, key, texts, 4, 20, 30))  # warm-up
+            levels = [asyncio.run(load(url, key, texts, c, args.requests, args.seconds)) for c in (1, 8, 32)]
+            rss_kb = int(Path(f"/proc/{server.pid}/status").read_text().split("VmRSS:")[1].split()[0])
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    results = {"model": args.model, "levels": levels, "service_rss_mb": round(rss_kb / 1024, 1)}
+    out = REPO_ROOT / "bench" / "results" / "http.json"
+    out.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    return results
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(), indent=2))

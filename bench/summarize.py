@@ -1,0 +1,84 @@
+"""Writes bench/RESULTS.md from bench/results/*.json and the shipped model's metrics."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from datetime import date
+from importlib.metadata import version
+from pathlib import Path
+
+from petition_triage.config import REPO_ROOT
+
+RESULTS = REPO_ROOT / "bench" / "results"
+
+
+def load(name: str) -> dict:
+    path = RESULTS / name
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def cpu() -> str:
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        return next(l.split(":", 1)[1].strip() for l in lines if l.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor()
+
+
+def main() -> str:
+    lines = [
+        "# Benchmark results", "",
+        f"Machine: {cpu()}, {os.cpu_count()} cores, {platform.machine()}; Python {platform.python_version()}, "
+        f"torch {version('torch')}, onnxruntime {version('onnxruntime')}, transformers {version('transformers')}. "
+        f"Written {date.today().isoformat()} by `bench/summarize.py` from `bench/results/*.json` (`make bench`).", "",
+    ]
+    model_metrics = json.loads((REPO_ROOT / "models" / "default" / "metrics.json").read_text(encoding="utf-8")) \
+        if (REPO_ROOT / "models" / "default" / "metrics.json").exists() else {}
+    test, baseline = model_metrics.get("test", {}), load("baseline_tfidf.json").get("heads", {})
+    if test:
+        lines += ["## Model quality on the test split (500 records the model never saw)", "",
+                  "| head | fine-tuned accuracy | fine-tuned macro-F1 | TF-IDF + linear SVM macro-F1 | target |",
+                  "|---|---|---|---|---|"]
+        targets = {"type": "≥ 0.90", "department": "≥ 0.85", "risk": "high recall ≥ 0.90"}
+        for head in ("type", "department", "risk"):
+            s = test.get(head, {})
+            lines.append(f"| {head} | {s.get('accuracy', 0):.3f} | {s.get('macro_f1', 0):.3f} | "
+                         f"{baseline.get(head, {}).get('macro_f1', float('nan')):.3f} | {targets[head]} |")
+        high = test.get("risk", {}).get("per_class", {}).get("high", {})
+        lines += ["", f"Recall of `high` risk: {high.get('recall', float('nan')):.3f} (TF-IDF baseline: "
+                  f"{baseline.get('risk', {}).get('high_recall', float('nan')):.3f}). Cases sent to review at the "
+                  f"chosen thresholds: {test.get('needs_review_rate', float('nan')):.1%}.", ""]
+    inference = load("inference.json")
+    if inference:
+        ratios = inference.get("throughput_ratio_vs_pipeline_batch1", {})
+        lines += ["## Inference (same process, same test texts)", "",
+                  f"{inference['texts']} test texts; served file `{inference['onnx_file']}`. The baseline is a plain "
+                  "transformers/PyTorch fp32 forward of the same model, as a `transformers` pipeline runs it.", "",
+                  "| engine | texts/s | p50 ms | p99 ms | department macro-F1 | × pipeline (batch 1) |",
+                  "|---|---|---|---|---|---|"]
+        for name, e in inference["engines"].items():
+            f1 = e.get("department_macro_f1")
+            lines.append(f"| {name} | {e['texts_per_s']} | {e['p50_ms']} | {e['p99_ms']} | "
+                         f"{'–' if f1 is None else f'{f1:.3f}'} | {ratios.get(name, '–')} |")
+        if "macro_f1_loss_points" in inference:
+            lines.append(f"\nMacro-F1 change from the pipeline to the served ONNX file: "
+                         f"{-inference['macro_f1_loss_points']:+.2f} points.")
+        lines.append("")
+    http = load("http.json")
+    if http:
+        lines += ["## HTTP service (`POST /v1/classify`, loopback, SQLite)", "",
+                  "| concurrent clients | requests | errors | requests/s | p50 ms | p95 ms | p99 ms |",
+                  "|---|---|---|---|---|---|---|"]
+        for level in http["levels"]:
+            lines.append(f"| {level['concurrency']} | {level['requests']} | {level['errors']} | "
+                         f"{level['requests_per_s']} | {level['p50_ms']} | {level['p95_ms']} | {level['p99_ms']} |")
+        lines += ["", f"Service memory (RSS) after the run: {http['service_rss_mb']} MB.", ""]
+    text = "\n".join(lines)
+    (REPO_ROOT / "bench" / "RESULTS.md").write_text(text, encoding="utf-8")
+    return text
+
+
+if __name__ == "__main__":
+    print(main())
