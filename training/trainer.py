@@ -16,6 +16,7 @@ import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from torch import nn
 
+from petition_triage.config import get_settings
 from petition_triage.model.base_model import resolve_base_model
 from petition_triage.model.modeling import MULTI_LABEL_HEAD, TriageConfig, TriageModel, load_tokenizer
 from petition_triage.model.taxonomy import load_taxonomy
@@ -152,13 +153,13 @@ class Trainer:
         set_seed(args.seed)
         if args.threads:
             torch.set_num_threads(args.threads)
-        base = resolve_base_model(args.base_model)
+        base_name = args.base_model or get_settings().base_model  # recorded as named, not as a cache path
+        base = resolve_base_model(base_name)
         prefix = args.text_prefix
         if prefix is None:
-            prefix = E5_PREFIX if "e5" in (args.base_model or base).lower() else ""
+            prefix = E5_PREFIX if "e5" in base_name.lower() else ""
         labels = label_sets(load_taxonomy(args.taxonomy), self.train_examples + self.dev_examples)
-        config = TriageConfig(labels=labels, base_model=args.base_model or base, max_length=args.max_length,
-                              text_prefix=prefix)
+        config = TriageConfig(labels=labels, base_model=base_name, max_length=args.max_length, text_prefix=prefix)
         tokenizer = load_tokenizer(base)
         model = TriageModel.from_base(base, config)
         train_set = encode_examples(self.train_examples, tokenizer, config)
