@@ -74,7 +74,7 @@ def bench_onnx(model: OnnxTriageModel, texts, titles, truth, batch: int) -> dict
 def bench_pytorch(pytorch_dir: Path, texts, titles, truth, batch: int) -> dict:
     import torch
 
-    from petition_triage.model.decision import Calibration, calibrated_probs
+    from petition_triage.model.decision import Calibration, softmax
     from petition_triage.model.modeling import TriageModel, load_tokenizer
     from petition_triage.model.text_input import submission_text
 
@@ -91,7 +91,7 @@ def bench_pytorch(pytorch_dir: Path, texts, titles, truth, batch: int) -> dict:
                         padding=True, return_tensors="pt")
         with torch.no_grad():
             logits = model(enc["input_ids"], enc["attention_mask"])["department"].numpy()
-        return calibrated_probs(logits, calibration.temperatures.get("department", 1.0)).argmax(-1)
+        return softmax(logits, calibration.temperatures.get("department", 1.0)).argmax(-1)
 
     chunks = lambda idx: [idx[i : i + batch] for i in range(0, len(idx), batch)]  # noqa: E731
     order = list(range(len(texts)))

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .triage_config import MULTI_LABEL_HEAD
+
 MODEL_REASON_THRESHOLD = 0.5
 
 
@@ -28,11 +30,21 @@ class Calibration:
         return cls(**data)
 
 
-def calibrated_probs(logits: np.ndarray, temperature: float) -> np.ndarray:
+@dataclass
+class HeadOutput:
+    probs: np.ndarray  # calibrated, rows sum to 1 (sigmoids for reasons)
+    predicted: np.ndarray  # class index per row (0/1 per reason for reasons)
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     z = logits / temperature
     z = z - z.max(axis=-1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=-1, keepdims=True)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
 
 
 def risk_decision(probs: np.ndarray, codes: list[str], high_threshold: float) -> np.ndarray:
@@ -44,3 +56,18 @@ def risk_decision(probs: np.ndarray, codes: list[str], high_threshold: float) ->
         others[:, high] = -1.0
         choice = np.where(probs[:, high] >= high_threshold, high, others.argmax(axis=-1))
     return choice
+
+
+def decide(logits: dict[str, np.ndarray], labels: dict[str, list[str]], calibration: Calibration) -> dict[str, HeadOutput]:
+    """Calibrated probabilities and decisions per head: what serving returns and evaluation scores."""
+    out = {}
+    for head, codes in labels.items():
+        if head == MULTI_LABEL_HEAD:
+            probs = sigmoid(logits[head])
+            out[head] = HeadOutput(probs, (probs >= calibration.reason_threshold).astype(np.int64))
+            continue
+        probs = softmax(logits[head], calibration.temperatures.get(head, 1.0))
+        predicted = (risk_decision(probs, codes, calibration.high_risk_threshold) if head == "risk"
+                     else probs.argmax(axis=-1))
+        out[head] = HeadOutput(probs, predicted)
+    return out

@@ -6,24 +6,17 @@ No PyTorch here: the service must never import it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
-from .decision import Calibration, calibrated_probs, risk_decision
-from .triage_config import MULTI_LABEL_HEAD, TriageConfig
+from .decision import Calibration, HeadOutput, decide
+from .triage_config import TriageConfig
 from .serving_tokenizer import ServingTokenizer
-from .text_input import encode_batch, submission_text
+from .text_input import encode_batch, pad_batch, submission_text
 
 ARTIFACT_NAME = "artifact.json"
-
-
-@dataclass
-class HeadOutput:
-    probs: np.ndarray  # calibrated, rows sum to 1 (sigmoids for reasons)
-    predicted: np.ndarray  # class index per row
 
 
 class OnnxTriageModel:
@@ -61,12 +54,7 @@ class OnnxTriageModel:
 
     def run_ids(self, ids: list[list[int]]) -> dict[str, np.ndarray]:
         """Raw outputs (logits and embedding) for token ids; pads to the longest row."""
-        width = max(len(x) for x in ids)
-        input_ids = np.full((len(ids), width), self.tokenizer.pad_token_id, dtype=np.int64)
-        mask = np.zeros((len(ids), width), dtype=np.int64)
-        for row, x in enumerate(ids):
-            input_ids[row, : len(x)] = x
-            mask[row, : len(x)] = 1
+        input_ids, mask = pad_batch(ids, self.tokenizer.pad_token_id)
         values = self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})
         return dict(zip(self.output_names, values))
 
@@ -83,15 +71,4 @@ class OnnxTriageModel:
         return {name: np.concatenate(values)[inverse] for name, values in parts.items()}
 
     def decide(self, logits: dict[str, np.ndarray]) -> dict[str, HeadOutput]:
-        cal = self.calibration
-        out = {}
-        for head, codes in self.labels.items():
-            if head == MULTI_LABEL_HEAD:
-                probs = 1.0 / (1.0 + np.exp(-logits[head]))
-                out[head] = HeadOutput(probs, (probs >= cal.reason_threshold).astype(np.int64))
-                continue
-            probs = calibrated_probs(logits[head], cal.temperatures.get(head, 1.0))
-            predicted = (risk_decision(probs, codes, cal.high_risk_threshold) if head == "risk"
-                         else probs.argmax(axis=-1))
-            out[head] = HeadOutput(probs, predicted)
-        return out
+        return decide(logits, self.labels, self.calibration)

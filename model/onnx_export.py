@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from .modeling import TriageModel
+from .text_input import pad_batch
 
 logger = logging.getLogger(__name__)
 OPSET = 18
@@ -108,12 +109,7 @@ def max_abs_difference(model: TriageModel, onnx_path: Path, ids: list[list[int]]
     """Largest |ONNX - PyTorch| per output on real inputs: the export check."""
     import onnxruntime as ort
 
-    width = max(len(x) for x in ids)
-    input_ids = np.full((len(ids), width), pad_id, dtype=np.int64)
-    mask = np.zeros_like(input_ids)
-    for row, x in enumerate(ids):
-        input_ids[row, : len(x)] = x
-        mask[row, : len(x)] = 1
+    input_ids, mask = pad_batch(ids, pad_id)
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
     got = dict(zip(names, session.run(None, {"input_ids": input_ids, "attention_mask": mask})))

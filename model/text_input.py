@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 # e5 was trained with these prefixes; "query: " suits classification of a short text.
 E5_PREFIX = "query: "
 
@@ -37,3 +39,14 @@ def encode_batch(tokenizer, texts: Sequence[str], max_length: int) -> list[list[
     content = tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
     first, last = tokenizer.cls_token_id, tokenizer.sep_token_id
     return [[first, *head_tail_truncate(ids, max_length - 2), last] for ids in content]
+
+
+def pad_batch(ids: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """`input_ids` and `attention_mask` (int64), padded on the right to the longest row."""
+    width = max(len(x) for x in ids)
+    input_ids = np.full((len(ids), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(ids), width), dtype=np.int64)
+    for row, x in enumerate(ids):
+        input_ids[row, : len(x)] = x
+        mask[row, : len(x)] = 1
+    return input_ids, mask

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from petition_triage.model.inference import HeadOutput, OnnxTriageModel
+from petition_triage.model.decision import HeadOutput
+from petition_triage.model.inference import OnnxTriageModel
 from petition_triage.model.keyword_evidence import KeywordEvidence
 from petition_triage.model.taxonomy import Taxonomy
 

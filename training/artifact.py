@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from petition_triage.model.decision import Calibration, calibrated_probs
+from petition_triage.model.decision import Calibration, softmax
 from petition_triage.model.inference import ARTIFACT_NAME
 from petition_triage.model.triage_config import MULTI_LABEL_HEAD
 
@@ -57,7 +57,7 @@ def fit_calibration(dev_logits: dict[str, np.ndarray], dev_targets: dict[str, np
             continue
         t = fit_temperature(dev_logits[head], dev_targets[head])
         calibration.temperatures[head] = t
-        probs = calibrated_probs(dev_logits[head], t)
+        probs = softmax(dev_logits[head], t)
         calibration.abstain_thresholds[head] = abstain_threshold(probs, dev_targets[head], TARGET_ACCURACY.get(head, 0.9))
         if head == "risk" and "high" in codes:
             calibration.high_risk_threshold = recall_threshold(probs, dev_targets[head], codes.index("high"), HIGH_RISK_RECALL)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from petition_triage.model.decision import calibrated_probs, risk_decision
+from petition_triage.model.decision import decide, softmax
 from petition_triage.model.inference import OnnxTriageModel
 from petition_triage.model.triage_config import MULTI_LABEL_HEAD
 
@@ -19,18 +19,20 @@ def evaluate_logits(logits: dict[str, np.ndarray], targets: dict[str, np.ndarray
                     calibration) -> dict:
     """Scores of the model's decisions (calibrated, risk threshold applied) and calibration error."""
     report: dict = {}
+    decided = decide(logits, labels, calibration)
+    needs_review = np.zeros(len(next(iter(targets.values()))), dtype=bool)
     for head, codes in labels.items():
         if head == MULTI_LABEL_HEAD:
             report[head] = head_scores(logits[head], targets[head], codes, head)
             continue
-        temperature = calibration.temperatures.get(head, 1.0)
-        probs = calibrated_probs(logits[head], temperature)
-        predicted = risk_decision(probs, codes, calibration.high_risk_threshold) if head == "risk" else probs.argmax(-1)
+        probs, predicted = decided[head].probs, decided[head].predicted
         scores = head_scores(logits[head], targets[head], codes, head, predictions=predicted)
-        scores["ece_before"] = expected_calibration_error(calibrated_probs(logits[head], 1.0), targets[head])
+        scores["ece_before"] = expected_calibration_error(softmax(logits[head]), targets[head])
         scores["ece_after"] = expected_calibration_error(probs, targets[head])
-        scores["temperature"] = temperature
+        scores["temperature"] = calibration.temperatures.get(head, 1.0)
         threshold = calibration.abstain_thresholds.get(head)
+        if threshold is not None:
+            needs_review |= probs.max(-1) < threshold
         known = targets[head] != IGNORE
         if threshold is not None and known.any():
             confident = probs[known].max(-1) >= threshold
@@ -39,13 +41,6 @@ def evaluate_logits(logits: dict[str, np.ndarray], targets: dict[str, np.ndarray
             kept = predicted[known][confident] == targets[head][known][confident]
             scores["accuracy_when_not_abstaining"] = float(kept.mean()) if kept.size else None
         report[head] = scores
-    heads = [h for h in labels if h != MULTI_LABEL_HEAD]
-    needs_review = np.zeros(len(next(iter(targets.values()))), dtype=bool)
-    for head in heads:
-        threshold = calibration.abstain_thresholds.get(head)
-        if threshold is not None:
-            probs = calibrated_probs(logits[head], calibration.temperatures.get(head, 1.0))
-            needs_review |= probs.max(-1) < threshold
     report["needs_review_rate"] = float(needs_review.mean())
     return report
 

@@ -6,20 +6,13 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
+from petition_triage.model.decision import sigmoid, softmax
 from petition_triage.model.triage_config import MULTI_LABEL_HEAD
 
 from .data import IGNORE
 
-
-def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    z = logits / temperature
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+__all__ = ["abstain_threshold", "expected_calibration_error", "fit_temperature", "head_scores", "recall_threshold",
+           "softmax"]
 
 
 def head_scores(logits: np.ndarray, targets: np.ndarray, codes: list[str], head: str,

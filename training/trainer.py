@@ -20,7 +20,7 @@ from petition_triage.config import get_settings
 from petition_triage.model.base_model import resolve_base_model
 from petition_triage.model.modeling import MULTI_LABEL_HEAD, TriageConfig, TriageModel, load_tokenizer
 from petition_triage.model.taxonomy import load_taxonomy
-from petition_triage.model.text_input import E5_PREFIX, encode_batch, submission_text
+from petition_triage.model.text_input import E5_PREFIX, encode_batch, pad_batch, submission_text
 
 from .args import TrainingArguments
 from .data import Example, label_sets, label_targets
@@ -75,13 +75,8 @@ def length_grouped_batches(lengths: list[int], batch_size: int, rng: random.Rand
 
 
 def collate(ids: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    width = max(len(x) for x in ids)
-    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(ids), width), dtype=torch.long)
-    for row, x in enumerate(ids):
-        input_ids[row, : len(x)] = torch.tensor(x)
-        mask[row, : len(x)] = 1
-    return input_ids, mask
+    input_ids, mask = pad_batch(ids, pad_id)
+    return torch.from_numpy(input_ids), torch.from_numpy(mask)
 
 
 def multitask_loss(outputs: dict[str, torch.Tensor], targets: dict[str, torch.Tensor],

@@ -19,7 +19,7 @@ from .artifact import (PYTORCH_DIR, HEADS_GATED, command_line, data_hash, fit_ca
                        save_trained, update_artifact, write_json, write_model_card)
 from .data import (ColumnMapping, Example, label_targets, load_examples, merge_corrections, read_corrections,
                    split_off_dev)
-from .evaluation import evaluate_model_dir, write_reports
+from .evaluation import evaluate_logits, evaluate_model_dir, write_reports
 from .trainer import Trainer
 
 logger = logging.getLogger(__name__)
@@ -77,26 +77,29 @@ def export_command(model_dir: Path, dev_data: str | None, mapping: ColumnMapping
     fp32 = model_dir / "model.onnx"
     export_onnx(model, fp32, tokenizer.pad_token_id)
     artifact = read_json(model_dir / "artifact.json")
-    dev = _dev_examples(dev_data or artifact.get("data"), mapping)
+    train_data = artifact.get("data")
+    training_splits = load_examples(train_data, mapping) if train_data and Path(train_data).exists() else {}
+    dev = (load_examples(dev_data, mapping) if dev_data else training_splits).get("dev") or []
     sample = [submission_text(e.text, e.title, model.config.text_prefix) for e in dev[:16]] or ["测试文本"]
     diff = max_abs_difference(model, fp32, encode_batch(tokenizer, sample, model.config.max_length), tokenizer.pad_token_id)
     if max(diff.values()) > 1e-3:
         raise RuntimeError(f"ONNX outputs differ from PyTorch by up to {max(diff.values()):.2e}: {diff}")
     update_artifact(model_dir, onnx_file=fp32.name)
+    reference = None
     if dev:
-        # Calibrate the graph that will serve, on the same dev data training used.
+        # Calibrate the graph that will serve, on the same dev data training used; the same dev
+        # logits then give the fp32 scores the int8 variants are gated against.
         served = OnnxTriageModel(model_dir, onnx_file=fp32.name)
         logits = served.logits([e.text for e in dev], [e.title for e in dev])
-        write_json(model_dir / "calibration.json",
-                   fit_calibration(logits, label_targets(dev, served.labels), served.labels).to_dict())
-    train_data = artifact.get("data")
-    if train_data and Path(train_data).exists():
-        train_examples = load_examples(train_data, mapping)["train"]
-        save_keyword_table(build_keyword_table(train_examples, model.config.labels), model_dir)
+        targets = label_targets(dev, served.labels)
+        calibration = fit_calibration(logits, targets, served.labels)
+        write_json(model_dir / "calibration.json", calibration.to_dict())
+        reference = evaluate_logits(logits, targets, served.labels, calibration)
+    if "train" in training_splits:
+        save_keyword_table(build_keyword_table(training_splits["train"], model.config.labels), model_dir)
     summary: dict = {"fp32": {"file": fp32.name, "bytes": fp32.stat().st_size, "max_abs_diff_vs_pytorch": diff}}
     chosen, decision = fp32.name, "fp32 (int8 not tried)"
-    if int8 and dev:
-        reference = evaluate_model_dir(model_dir, dev, onnx_file=fp32.name)
+    if int8 and reference is not None:
         summary["fp32"]["dev_macro_f1"] = {h: reference[h]["macro_f1"] for h in HEADS_GATED if h in reference}
         # In order of preference; the first that keeps quality is served.
         candidates = {
@@ -122,13 +125,6 @@ def export_command(model_dir: Path, dev_data: str | None, mapping: ColumnMapping
     write_json(model_dir / "export_report.json", {"chosen": chosen, "decision": decision, **summary})
     write_model_card(model_dir)
     return {"chosen": chosen, "decision": decision, **summary}
-
-
-def _dev_examples(data: str | None, mapping: ColumnMapping) -> list[Example]:
-    if not data:
-        return []
-    splits = load_examples(data, mapping)
-    return splits.get("dev") or []
 
 
 def evaluate_command(model_dir: Path, data: str, mapping: ColumnMapping, split: str, out: Path | None,
