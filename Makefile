@@ -26,12 +26,14 @@ model: install
 	$(BIN)/petition-triage train --data data_samples --out $(RUN_DIR) --epochs 4 --threads 2
 	$(BIN)/petition-triage export --model $(RUN_DIR)
 	$(BIN)/petition-triage evaluate --model $(RUN_DIR) --data data_samples --split test
+	$(BIN)/petition-triage duplicates fit --model $(RUN_DIR) --data data_samples
 	$(BIN)/petition-triage promote --model $(RUN_DIR)
 
 bench: install
 	$(BIN)/python bench/baseline_tfidf.py
 	$(BIN)/python bench/bench_inference.py --pytorch $(RUN_DIR)/pytorch
 	$(BIN)/python bench/bench_http.py
+	$(BIN)/python bench/bench_duplicates.py
 	$(BIN)/python bench/summarize.py
 
 clean:

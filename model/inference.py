@@ -17,6 +17,7 @@ from .serving_tokenizer import ServingTokenizer
 from .text_input import encode_batch, pad_batch, submission_text
 
 ARTIFACT_NAME = "artifact.json"
+EMBEDDING_OUTPUT = "pooled_embedding"
 
 
 class OnnxTriageModel:

@@ -16,7 +16,7 @@ from transformers import AutoConfig, AutoModel, AutoTokenizer
 
 from .triage_config import MULTI_LABEL_HEAD, SINGLE_LABEL_HEADS, TriageConfig
 
-__all__ = ["MULTI_LABEL_HEAD", "SINGLE_LABEL_HEADS", "TriageConfig", "TriageModel", "load_tokenizer", "mean_pool"]
+__all__ = ["MULTI_LABEL_HEAD", "SINGLE_LABEL_HEADS", "TriageConfig", "TriageModel", "load_tokenizer", "max_pool", "mean_pool"]
 
 HEADS_NAME = "heads.safetensors"
 ENCODER_DIR = "encoder"
@@ -25,6 +25,12 @@ ENCODER_DIR = "encoder"
 def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+
+
+def max_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    # A finite fill (not -inf) keeps bf16 and the ONNX graph free of inf arithmetic.
+    masked = hidden.masked_fill(attention_mask.unsqueeze(-1) == 0, -1e4)
+    return masked.max(dim=1).values
 
 
 def _load_encoder(name_or_path: str) -> nn.Module:
@@ -42,8 +48,9 @@ class TriageModel(nn.Module):
         hidden = encoder.config.hidden_size
         self.dropout = nn.Dropout(config.dropout)
         # Keys get a suffix: nn.ModuleDict refuses "type", a Module attribute.
-        self.heads = nn.ModuleDict({f"{head}_classifier": nn.Linear(hidden, len(codes))
-                                    for head, codes in config.labels.items()})
+        self.heads = nn.ModuleDict({
+            f"{head}_classifier": nn.Linear(hidden * (2 if head in config.cue_heads else 1), len(codes))
+            for head, codes in config.labels.items()})
 
     @classmethod
     def from_base(cls, base_model: str, config: TriageConfig) -> "TriageModel":
@@ -53,7 +60,11 @@ class TriageModel(nn.Module):
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         pooled = mean_pool(hidden, attention_mask)
         dropped = self.dropout(pooled)
-        outputs = {head: self.heads[f"{head}_classifier"](dropped) for head in self.config.labels}
+        cue_features = None
+        if self.config.cue_heads:
+            cue_features = self.dropout(torch.cat([pooled, max_pool(hidden, attention_mask)], dim=-1))
+        outputs = {head: self.heads[f"{head}_classifier"](cue_features if head in self.config.cue_heads else dropped)
+                   for head in self.config.labels}
         outputs["embedding"] = pooled
         return outputs
 

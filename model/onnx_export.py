@@ -9,12 +9,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from .inference import EMBEDDING_OUTPUT
 from .modeling import TriageModel
 from .text_input import pad_batch
 
 logger = logging.getLogger(__name__)
 OPSET = 18
-EMBEDDING_OUTPUT = "pooled_embedding"
 
 
 class _OnnxWrapper(nn.Module):

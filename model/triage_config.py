@@ -23,6 +23,9 @@ class TriageConfig:
     max_length: int = 256
     text_prefix: str = ""
     dropout: float = 0.1
+    # Heads that read max- beside mean-pooled tokens: risk cues (扬言, 跳楼, 集体) are a few
+    # tokens in a long letter, and a mean over 200 tokens washes them out.
+    cue_heads: list[str] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
 
     @property

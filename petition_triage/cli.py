@@ -87,7 +87,8 @@ def _train(args: argparse.Namespace) -> int:
         output_dir=args.out, base_model=args.base_model, taxonomy=args.taxonomy, epochs=args.epochs,
         batch_size=args.batch_size, learning_rate=args.learning_rate, head_learning_rate=args.head_learning_rate,
         max_length=args.max_length, seed=args.seed,
-        bf16=args.bf16, patience=args.patience, threads=args.threads)
+        bf16=args.bf16, patience=args.patience, threads=args.threads,
+        cue_heads=tuple(h for h in args.cue_heads.split(",") if h))
     summary = train_command(training_args, args.data, _mapping(args), args.corrections)
     print(json.dumps(summary, indent=2, ensure_ascii=False))
     return 0
@@ -160,6 +161,14 @@ def _corrections_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _duplicates_fit(args: argparse.Namespace) -> int:
+    from petition_triage.training.duplicate_fit import fit_duplicate_scorer
+
+    scorer = fit_duplicate_scorer(Path(args.model), Path(args.data))
+    print(json.dumps({"thresholds": scorer.thresholds, **scorer.report}, indent=2, ensure_ascii=False))
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -218,6 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=42)
     train.add_argument("--bf16", choices=["auto", "on", "off"], default="auto")
     train.add_argument("--threads", type=int, default=0)
+    train.add_argument("--cue-heads", default="risk,reasons",
+                       help="comma-separated heads that also read max-pooled tokens ('' for none)")
     _add_mapping_options(train)
     train.set_defaults(handler=_train)
 
@@ -259,6 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
     export_corr = corrections.add_parser("export", help="write corrected cases as a training file")
     export_corr.add_argument("--out", required=True)
     export_corr.set_defaults(handler=_corrections_export)
+
+    duplicates = commands.add_parser("duplicates", help="duplicate search").add_subparsers(dest="action", required=True)
+    dup_fit = duplicates.add_parser("fit", help="fit a model's duplicate scorer on labelled duplicate groups")
+    dup_fit.add_argument("--model", required=True, help="model directory (the scorer is saved into it)")
+    dup_fit.add_argument("--data", default=str(REPO_ROOT / "data_samples"),
+                         help="folder with train/dev[/test].jsonl in the corpus schema")
+    dup_fit.set_defaults(handler=_duplicates_fit)
 
     serve = commands.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host", default="127.0.0.1")

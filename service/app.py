@@ -15,9 +15,10 @@ from petition_triage.config import Settings, get_settings
 from petition_triage.model.taxonomy import load_taxonomy
 
 from .database import Database, migrate
+from .duplicate_index import DuplicateIndex
 from .keys import create_key, list_keys
 from .model_registry import ModelRegistry
-from .routes import cases, classify, health, models, review
+from .routes import cases, classify, duplicates, health, models, review
 from .service_metrics import ServiceMetrics
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         bootstrap_admin_key(database)
         with database.sessions() as session:
             registry.start(session)
+            loaded = app.state.duplicate_index.sync(session)
+        logger.info("duplicate index: %d cases loaded", loaded)
         yield
         if registry.predictor is not None:
             await registry.predictor.batcher.stop()
@@ -68,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = database
     app.state.registry = registry
     app.state.metrics = metrics
+    app.state.duplicate_index = DuplicateIndex()
     app.state.contact_salt = settings.resolved_contact_salt()
 
     @app.middleware("http")
@@ -95,6 +99,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         logger.error("database error on %s: %s", request.url.path, exc)
         return JSONResponse({"detail": "the database refused the operation; nothing was stored"}, status_code=503)
 
-    for router in (health.router, classify.router, cases.router, review.router, models.router):
+    for router in (health.router, classify.router, cases.router, duplicates.router, review.router, models.router):
         app.include_router(router)
     return app

@@ -13,20 +13,24 @@ from sqlalchemy.orm import Session, selectinload
 
 from petition_triage.privacy import contact_hash
 
+from .duplicate_store import add_fingerprint_and_links
+from .fingerprints import CONTACT_FIELDS, NAME_FIELDS, Fingerprint
 from .predictor import margin
-from .schemas import Classification, CorrectionRequest, Submission
+from .schemas import Classification, CorrectionRequest, DuplicateMatch, Submission
 from .tables import Case, Correction, utcnow
 
 LABEL_FIELDS = ("type", "department", "risk", "risk_reasons")
-CONTACT_FIELDS = ("phone", "id_number", "contact_phone", "mobile")
 LOW_MARGIN = 0.2
 
 
-def register_case(session: Session, submission: Submission, classification: Classification, salt: str) -> Case:
-    """Stores the submission with its predictions in one transaction: all of it or nothing."""
+def register_case(session: Session, submission: Submission, classification: Classification, salt: str,
+                  fingerprint: Fingerprint | None = None, duplicates: list[DuplicateMatch] = ()) -> Case:
+    """Stores the submission with its predictions, fingerprint and duplicate links in one transaction:
+    all of it or nothing."""
     meta = dict(submission.metadata)
-    contact = next((str(meta.pop(k)) for k in CONTACT_FIELDS if meta.get(k)), None)
-    for key in CONTACT_FIELDS:
+    contact = next((str(meta[k]) for k in CONTACT_FIELDS if meta.get(k)), None)
+    # Phone and ID numbers and names are kept only as salted hashes (in the fingerprint).
+    for key in (*CONTACT_FIELDS, *NAME_FIELDS):
         meta.pop(key, None)
     case = Case(
         id=str(uuid.uuid4()), created_at=utcnow(), channel=submission.channel, title=submission.title,
@@ -39,6 +43,9 @@ def register_case(session: Session, submission: Submission, classification: Clas
         department_margin=_finite(margin(classification)), needs_review=classification.needs_review,
     )
     session.add(case)
+    if fingerprint is not None:
+        session.flush()
+        add_fingerprint_and_links(session, case, fingerprint, list(duplicates))
     session.commit()
     return case
 

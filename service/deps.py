@@ -9,6 +9,8 @@ from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from .duplicate_index import DuplicateIndex
+from .duplicate_scorer import DuplicateScorer
 from .keys import find_key, role_allows
 from .predictor import Predictor
 from .tables import ApiKey
@@ -33,6 +35,21 @@ def get_predictor(request: Request) -> Predictor:
 
 
 PredictorDep = Annotated[Predictor, Depends(get_predictor)]
+
+
+def get_duplicate_index(request: Request) -> DuplicateIndex:
+    return request.app.state.duplicate_index
+
+
+DuplicateIndexDep = Annotated[DuplicateIndex, Depends(get_duplicate_index)]
+
+
+def require_duplicate_scorer(predictor: Predictor) -> DuplicateScorer:
+    if predictor.duplicate_scorer is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                            detail=f"model {predictor.version} has no duplicate scorer; fit one with "
+                                   "`petition-triage duplicates fit --model DIR` and activate the model again")
+    return predictor.duplicate_scorer
 
 
 def _caller(request: Request, bearer: HTTPAuthorizationCredentials | None = Security(_bearer),

@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 
 from petition_triage.model.decision import HeadOutput
-from petition_triage.model.inference import OnnxTriageModel
+from petition_triage.model.inference import EMBEDDING_OUTPUT, OnnxTriageModel
 from petition_triage.model.keyword_evidence import KeywordEvidence
 from petition_triage.model.taxonomy import Taxonomy
 
 from .batching import MicroBatcher
+from .duplicate_scorer import DuplicateScorer
 from .risk_cues import URGENT_CUES, find_cues
 from .schemas import (Classification, DepartmentPrediction, Keyword, LabelScore, RiskPrediction, RiskReason,
                       Submission, TypePrediction)
@@ -37,6 +38,8 @@ class Predictor:
         except Exception as exc:
             raise ModelCheckError(f"model at {model_dir} does not load: {exc}") from exc
         self.keywords = KeywordEvidence.load(Path(model_dir))
+        # None for a model directory without one: duplicate search is then off (503 on its routes).
+        self.duplicate_scorer = DuplicateScorer.load(Path(model_dir))
         self.names = {
             "type": {l.code: l.name_zh for l in taxonomy.types},
             "department": {l.code: l.name_zh for l in taxonomy.departments},
@@ -66,10 +69,15 @@ class Predictor:
         return self.names.get(head, {}).get(code, code)
 
     async def classify(self, submissions: list[Submission]) -> list[Classification]:
+        classifications, _ = await self.classify_and_embed(submissions)
+        return classifications
+
+    async def classify_and_embed(self, submissions: list[Submission]) -> tuple[list[Classification], np.ndarray]:
+        """Classifications and the pooled sentence embeddings (for duplicate search) of one model run."""
         ids = self.model.encode([s.text for s in submissions], [s.title for s in submissions])
         outputs = await self.batcher.submit(ids)
         decided = self.model.decide(outputs)
-        return [self._classification(s, decided, row) for row, s in enumerate(submissions)]
+        return [self._classification(s, decided, row) for row, s in enumerate(submissions)], outputs[EMBEDDING_OUTPUT]
 
     def _classification(self, submission: Submission, decided: dict[str, HeadOutput], row: int) -> Classification:
         labels = self.model.labels

@@ -123,10 +123,78 @@ class CorrectionEvent(BaseModel):
     created_at: datetime
 
 
+class DuplicateEvidence(BaseModel):
+    stages: list[Literal["exact", "lexical", "semantic", "contact"]] = Field(
+        description="the search stages that proposed the earlier case")
+    semantic_similarity: float = Field(description="cosine of the two sentence embeddings")
+    text_similarity: float = Field(description="IDF-weighted word Jaccard of the two texts")
+    shared_terms: list[str] = Field(description="the rarest words both texts use: places, objects, names")
+    same_contact: bool = Field(description="a hashed phone or ID number is the same")
+    same_name: bool = Field(description="the hashed submitter name is the same")
+
+
+class DuplicateMatch(BaseModel):
+    case_id: str
+    kind: Literal["duplicate", "related"] = Field(
+        description="duplicate: same submitter, same matter (一件多投); related: same public issue, other submitters")
+    score: float = Field(description="the scorer's probability of that kind")
+    evidence: DuplicateEvidence
+
+
+class DuplicateSearchRequest(Submission):
+    """A submission to look up; nothing is stored."""
+
+    limit: int = Field(default=10, ge=1, le=50)
+
+
+class DuplicateSearchResponse(BaseModel):
+    matches: list[DuplicateMatch]
+    indexed_cases: int
+
+
+class DuplicateLinkView(BaseModel):
+    id: int
+    case_id: str = Field(description="the later case, that found the link")
+    other_case_id: str
+    kind: str
+    score: float
+    evidence: DuplicateEvidence
+    status: Literal["suggested", "confirmed", "split"]
+    created_at: datetime
+
+
+class LinkReviewRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"action": "split", "reason": "同一人，但两件事不同：一件是公租房咨询，一件是物业投诉"}]})
+
+    action: Literal["confirmed", "split"]
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class HotIssueView(BaseModel):
+    title: str = Field(description="the most common title in the cluster, else the opening of its first case")
+    department: str | None
+    cases: int
+    submitters: int = Field(description="distinct submitters: one person's duplicates count once")
+    trend: Literal["rising", "steady", "falling"]
+    first_half: int = Field(description="cases in the first half of the window")
+    second_half: int = Field(description="cases in the second half of the window")
+    case_ids: list[str]
+    first_seen: datetime
+    last_seen: datetime
+
+
+class HotIssues(BaseModel):
+    since: datetime
+    until: datetime
+    items: list[HotIssueView]
+
+
 class CaseCreated(BaseModel):
     id: str
     created_at: datetime
     classification: Classification
+    duplicates: list[DuplicateMatch] = Field(description="earlier duplicates and related cases, best first")
+    duplicate_group: str | None = Field(description="the duplicate group the case joined (the id of its first case)")
 
 
 class CaseDetail(BaseModel):
@@ -139,6 +207,8 @@ class CaseDetail(BaseModel):
     classification: Classification
     current: dict[str, str | list[str] | None] = Field(description="labels after the latest corrections")
     history: list[CorrectionEvent]
+    duplicate_group: str | None = None
+    links: list[DuplicateLinkView] = Field(default_factory=list, description="duplicate and related links")
 
 
 class QueueItem(BaseModel):

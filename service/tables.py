@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+import numpy as np
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from .fingerprints import Fingerprint, intern_terms
 
 
 def utcnow() -> datetime:
@@ -35,6 +38,9 @@ class Case(Base):
     department_probability: Mapped[float | None] = mapped_column(Float)
     department_margin: Mapped[float | None] = mapped_column(Float)
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    # The duplicate group (一件多投) the case belongs to now: the id of the group's first case. Links and
+    # their reviews are the history; this column is their current outcome.
+    duplicate_group: Mapped[str | None] = mapped_column(String(36), index=True)
 
     corrections: Mapped[list["Correction"]] = relationship(back_populates="case", order_by="Correction.id")
 
@@ -74,3 +80,69 @@ class ModelActivation(Base):
     path: Mapped[str] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CaseFingerprint(Base):
+    """What duplicate search compares of a case; `seq` orders rows for processes following the table."""
+
+    __tablename__ = "case_fingerprints"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), unique=True, index=True)
+    text_hash: Mapped[str] = mapped_column(String(64), index=True)
+    terms: Mapped[list] = mapped_column(JSON)
+    minhash: Mapped[bytes] = mapped_column(LargeBinary)
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float16, unit length
+    embedding_model: Mapped[str] = mapped_column(String(64))
+    contacts: Mapped[list] = mapped_column(JSON)  # salted hashes only
+    names: Mapped[list] = mapped_column(JSON)  # salted hashes only
+    labels: Mapped[dict] = mapped_column(JSON)  # the model's top labels with probabilities
+    cues: Mapped[list] = mapped_column(JSON)
+
+    @classmethod
+    def from_fingerprint(cls, case_id: str, fp: Fingerprint, model_version: str) -> "CaseFingerprint":
+        return cls(case_id=case_id, text_hash=fp.text_hash, terms=list(fp.terms),
+                   minhash=fp.minhash.astype("<u4").tobytes(), embedding=fp.embedding.astype("<f2").tobytes(),
+                   embedding_model=model_version, contacts=sorted(fp.contacts), names=sorted(fp.names),
+                   labels=fp.labels, cues=sorted(fp.cues))
+
+    def to_fingerprint(self) -> Fingerprint:
+        return Fingerprint(text_hash=self.text_hash, terms=intern_terms(self.terms),
+                           minhash=np.frombuffer(self.minhash, dtype="<u4").astype(np.uint32),
+                           embedding=np.frombuffer(self.embedding, dtype="<f2").astype(np.float32),
+                           contacts=frozenset(self.contacts), names=frozenset(self.names),
+                           labels=self.labels, cues=frozenset(self.cues))
+
+
+class DuplicateLink(Base):
+    """A found link from a new case to an earlier one. Never changed; reviews are events beside it."""
+
+    __tablename__ = "duplicate_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    other_case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # duplicate | related
+    score: Mapped[float] = mapped_column(Float)
+    evidence: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+    reviews: Mapped[list["LinkReview"]] = relationship(back_populates="link", order_by="LinkReview.id")
+
+    @property
+    def status(self) -> str:
+        """suggested, confirmed or split: the latest review decides."""
+        return self.reviews[-1].action if self.reviews else "suggested"
+
+
+class LinkReview(Base):
+    __tablename__ = "link_reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("duplicate_links.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))  # confirmed | split
+    reason: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    link: Mapped[DuplicateLink] = relationship(back_populates="reviews")

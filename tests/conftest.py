@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -62,6 +64,7 @@ def tiny_model_dir(tiny_bert_dir, tmp_path_factory) -> Path:
     from petition_triage.training.args import TrainingArguments
     from petition_triage.training.corpus import read_records, write_records
     from petition_triage.training.data import ColumnMapping
+    from petition_triage.training.duplicate_fit import fit_duplicate_scorer
     from petition_triage.training.workflow import export_command, train_command
 
     data = tmp_path_factory.mktemp("service-data")
@@ -72,6 +75,24 @@ def tiny_model_dir(tiny_bert_dir, tmp_path_factory) -> Path:
     args = TrainingArguments(output_dir=str(out), base_model=str(tiny_bert_dir), epochs=1, batch_size=8, max_length=64)
     train_command(args, str(data), ColumnMapping(), None)
     export_command(out, None, ColumnMapping(), int8=False)
+    fit_duplicate_scorer(out, duplicate_sample(tmp_path_factory.mktemp("duplicate-data")))
+    return out
+
+
+def duplicate_sample(out: Path) -> Path:
+    """Small train/dev/test files that keep whole duplicate groups and related pairs, for fitting a scorer."""
+    from petition_triage.config import REPO_ROOT
+    from petition_triage.training.corpus import read_records, write_records
+
+    for split, n_groups in (("train", 25), ("dev", 10), ("test", 10)):
+        records = read_records(REPO_ROOT / "data_samples" / f"{split}.jsonl")
+        groups = list(dict.fromkeys(r["duplicate_group"] for r in records if r["duplicate_group"]))[:n_groups]
+        chosen = [r for r in records if r["duplicate_group"] in groups]
+        ids = {r["id"] for r in chosen}
+        linked = {link["id"] for r in chosen for link in r["related"]}
+        chosen += [r for r in records if r["id"] in linked - ids][:20]
+        chosen += [r for r in records if not r["duplicate_group"] and r["id"] not in linked][:20]
+        write_records(out / f"{split}.jsonl", chosen)
     return out
 
 
@@ -91,3 +112,20 @@ def database_url(request, tmp_path) -> str:
     yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def running_service(settings) -> Iterator:
+    """A TestClient on the app, with one key per role in `client.keys` (headers) and `client.app_state`."""
+    from fastapi.testclient import TestClient
+
+    from petition_triage.service.app import create_app
+    from petition_triage.service.keys import create_key
+
+    app = create_app(settings)
+    with TestClient(app) as client:
+        with app.state.database.sessions() as session:
+            keys = {role: create_key(session, f"test-{role}", role) for role in ("intake", "reviewer", "admin")}
+        client.keys = {role: {"Authorization": f"Bearer {key}"} for role, key in keys.items()}
+        client.app_state = app.state
+        yield client

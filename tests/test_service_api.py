@@ -7,11 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
+from conftest import running_service
 
 from petition_triage.config import Settings
-from petition_triage.service.app import create_app
-from petition_triage.service.keys import create_key
 
 TEXT = "来电人反映：西宁市城东区某小区电梯经常故障，上周把一位老人困在里面半小时，物业一直不修，要求尽快处理。"
 
@@ -20,12 +18,7 @@ TEXT = "来电人反映：西宁市城东区某小区电梯经常故障，上周
 def service(tmp_path, tiny_model_dir, database_url):
     settings = Settings(home=tmp_path / "home", model_dir=tiny_model_dir, database_url=database_url,
                         max_body_bytes=200_000)
-    app = create_app(settings)
-    with TestClient(app) as client:
-        with app.state.database.sessions() as session:
-            keys = {role: create_key(session, f"test-{role}", role) for role in ("intake", "reviewer", "admin")}
-        client.keys = {role: {"Authorization": f"Bearer {key}"} for role, key in keys.items()}
-        client.app_state = app.state
+    with running_service(settings) as client:
         yield client
 
 

@@ -29,3 +29,23 @@ def test_shipped_model_classifies_plain_cases():
     types = [model.labels["type"][i] for i in decided["type"].predicted]
     assert departments == ["hrss", "education", "medical_security"]
     assert types[1] == "inquiry"
+
+
+def test_shipped_model_finds_a_reworded_duplicate_across_channels():
+    """A letter and the hotline's summary of the same person's matter, from the test split."""
+    from petition_triage.service.duplicate_index import DuplicateIndex
+    from petition_triage.service.duplicate_scorer import DuplicateScorer
+    from petition_triage.training.corpus import read_records
+    from petition_triage.training.duplicate_fit import corpus_fingerprints
+
+    records = {r["id"]: r for r in read_records(REPO_ROOT / "data_samples" / "test.jsonl")}
+    letter, hotline, unrelated = records["h1-0006"], records["h1-0007"], records["h1-0250"]
+    assert letter["duplicate_group"] == hotline["duplicate_group"] and letter["channel"] != hotline["channel"]
+    scorer = DuplicateScorer.load(DEFAULT)
+    fps = corpus_fingerprints(OnnxTriageModel(DEFAULT), [letter, unrelated, hotline])
+    index = DuplicateIndex()
+    index.add("letter", fps[0])
+    index.add("unrelated", fps[1])
+    matches = index.search(fps[2], scorer)
+    assert [(m.case_id, m.kind) for m in matches] == [("letter", "duplicate")]
+    assert matches[0].evidence.same_name

@@ -165,3 +165,31 @@ def test_training_arguments_are_validated():
         TrainingArguments(output_dir="x", max_length=4)
     with pytest.raises(ValueError, match="bf16 must be auto, on or off"):
         TrainingArguments(output_dir="x", bf16="maybe")
+
+
+def test_cue_heads_read_max_pooled_tokens_and_old_configs_still_load(trained_model, tmp_path):
+    from petition_triage.model.modeling import TriageModel, max_pool
+    from petition_triage.model.triage_config import CONFIG_NAME, TriageConfig
+
+    model = TriageModel.from_pretrained(trained_model / "pytorch")
+    assert model.config.cue_heads == ["risk", "reasons"]
+    hidden = model.encoder.config.hidden_size
+    assert model.heads["risk_classifier"].in_features == 2 * hidden
+    assert model.heads["type_classifier"].in_features == hidden
+    # A cue in one token survives max pooling however long the text; padding never wins.
+    states = torch.zeros(1, 4, 2)
+    states[0, 1, 0], states[0, 3, 1] = 5.0, 9.0
+    assert max_pool(states, torch.tensor([[1, 1, 1, 0]])).tolist() == [[5.0, 0.0]]
+    legacy = json.loads((trained_model / CONFIG_NAME).read_text())
+    legacy.pop("cue_heads")
+    (tmp_path / CONFIG_NAME).write_text(json.dumps(legacy))
+    assert TriageConfig.load(tmp_path).cue_heads == []
+
+
+def test_rare_reason_codes_get_a_larger_positive_weight():
+    from petition_triage.training.trainer import positive_weights
+
+    targets = np.array([[1, 0], [1, 0], [1, 1], [0, 0], [IGNORE, IGNORE]], dtype=np.float32)
+    weights = positive_weights(targets).numpy()
+    assert weights[1] > weights[0] >= 1.0
+    assert np.isclose(weights[1], np.sqrt(3.0))

@@ -28,6 +28,8 @@ class TrainingArguments:
         dev_fraction: share of the training file held out for dev when no dev file is given.
         text_prefix: prepended to every text; None picks "query: " for e5 encoders.
         threads: PyTorch CPU threads; 0 leaves the default.
+        cue_heads: heads that also read max-pooled tokens (local cues such as threats); see
+            `TriageConfig.cue_heads`. Heads the data lacks are skipped.
     """
 
     output_dir: str
@@ -46,6 +48,7 @@ class TrainingArguments:
     dev_fraction: float = 0.1
     text_prefix: str | None = None
     threads: int = 0
+    cue_heads: tuple[str, ...] = ("risk", "reasons")
 
     def __post_init__(self) -> None:
         if self.epochs < 1:

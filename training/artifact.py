@@ -28,7 +28,7 @@ from petition_triage.model.decision import Calibration, softmax
 from petition_triage.model.inference import ARTIFACT_NAME
 from petition_triage.model.triage_config import MULTI_LABEL_HEAD
 
-from .metrics import IGNORE, abstain_threshold, fit_temperature, recall_threshold
+from .metrics import IGNORE, abstain_threshold, fit_temperature, reason_threshold, recall_threshold
 
 PYTORCH_DIR = "pytorch"
 # Accuracy a head must reach on the cases it does not send to a human.
@@ -53,7 +53,10 @@ def fit_calibration(dev_logits: dict[str, np.ndarray], dev_targets: dict[str, np
                     labels: dict[str, list[str]]) -> Calibration:
     calibration = Calibration()
     for head, codes in labels.items():
-        if head == MULTI_LABEL_HEAD or not (dev_targets[head] != IGNORE).any():
+        if head == MULTI_LABEL_HEAD:
+            calibration.reason_threshold = reason_threshold(dev_logits[head], dev_targets[head])
+            continue
+        if not (dev_targets[head] != IGNORE).any():
             continue
         t = fit_temperature(dev_logits[head], dev_targets[head])
         calibration.temperatures[head] = t
@@ -133,6 +136,17 @@ def write_model_card(out_dir: Path) -> None:
             lines.append(f"\nRecall of `high` risk: {report['risk']['per_class']['high']['recall']:.3f}; "
                          f"cases sent to review: {report.get('needs_review_rate', 0):.1%}.")
         lines.append("")
+    duplicates = read_json(out_dir / "duplicate_scorer.json").get("report", {}).get("splits", {})
+    if duplicates:
+        lines += ["## Duplicate search", "", "The duplicate scorer (`duplicate_scorer.json`) was fitted on the train "
+                  "split's duplicate groups and related pairs; thresholds were set on dev. Pairwise figures:", "",
+                  "| split | duplicates precision | duplicates recall | related precision | related recall |",
+                  "|---|---|---|---|---|"]
+        for name, r in duplicates.items():
+            d, rel = r["combined_duplicates"], r["combined_related"]
+            lines.append(f"| {name} | {d['precision']:.3f} | {d['recall']:.3f} | {rel['precision']:.3f} | "
+                         f"{rel['recall']:.3f} |")
+        lines.append("")
     lines += [
         "## Intended use", "",
         "Triage support for petition and hotline intake staff: it proposes a routing and flags cases to look at first. "
@@ -147,7 +161,7 @@ def write_model_card(out_dir: Path) -> None:
     (out_dir / "README.md").write_text("\n".join(lines), encoding="utf-8")
 
 
-SHIPPED_FILES = ("keywords.json", "triage_config.json", "calibration.json", "labels.json", ARTIFACT_NAME, "metrics.json", "README.md",
+SHIPPED_FILES = ("keywords.json", "duplicate_scorer.json", "triage_config.json", "calibration.json", "labels.json", ARTIFACT_NAME, "metrics.json", "README.md",
                  "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 
 

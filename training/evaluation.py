@@ -23,7 +23,8 @@ def evaluate_logits(logits: dict[str, np.ndarray], targets: dict[str, np.ndarray
     needs_review = np.zeros(len(next(iter(targets.values()))), dtype=bool)
     for head, codes in labels.items():
         if head == MULTI_LABEL_HEAD:
-            report[head] = head_scores(logits[head], targets[head], codes, head)
+            report[head] = head_scores(logits[head], targets[head], codes, head, predictions=decided[head].predicted)
+            report[head]["threshold"] = calibration.reason_threshold
             continue
         probs, predicted = decided[head].probs, decided[head].predicted
         scores = head_scores(logits[head], targets[head], codes, head, predictions=predicted)

@@ -11,7 +11,7 @@ from petition_triage.model.triage_config import MULTI_LABEL_HEAD
 
 from .data import IGNORE
 
-__all__ = ["abstain_threshold", "expected_calibration_error", "fit_temperature", "head_scores", "recall_threshold",
+__all__ = ["abstain_threshold", "expected_calibration_error", "fit_temperature", "head_scores", "reason_threshold", "recall_threshold",
            "softmax"]
 
 
@@ -20,7 +20,8 @@ def head_scores(logits: np.ndarray, targets: np.ndarray, codes: list[str], head:
     """Accuracy, macro-F1 and per-class precision/recall/F1 over the rows that carry a label."""
     if head == MULTI_LABEL_HEAD:
         known = targets[:, 0] != IGNORE
-        y, p = targets[known].astype(int), (sigmoid(logits[known]) >= 0.5).astype(int)
+        p = (sigmoid(logits) >= 0.5).astype(int) if predictions is None else predictions
+        y, p = targets[known].astype(int), p[known]
         if not known.any():
             return {"n": 0, "macro_f1": 0.0}
         prec, rec, f1, support = precision_recall_fscore_support(y, p, zero_division=0)
@@ -91,6 +92,17 @@ def abstain_threshold(probs: np.ndarray, targets: np.ndarray, target_accuracy: f
         return float(confidence.max()) if len(confidence) else 1.0
     # The largest accepted set whose accuracy still meets the target.
     return float(confidence[order][ok[-1]])
+
+
+def reason_threshold(logits: np.ndarray, targets: np.ndarray) -> float:
+    """The one sigmoid threshold for every reason code that gives the best dev macro-F1."""
+    known = targets[:, 0] != IGNORE
+    if not known.any():
+        return 0.5
+    probs, y = sigmoid(logits[known]), targets[known].astype(int)
+    grid = np.round(np.arange(0.1, 0.91, 0.05), 2)
+    scores = [f1_score(y, (probs >= t).astype(int), average="macro", zero_division=0) for t in grid]
+    return float(grid[int(np.argmax(scores))])
 
 
 def recall_threshold(probs: np.ndarray, targets: np.ndarray, class_index: int, min_recall: float) -> float:

@@ -81,14 +81,18 @@ def collate(ids: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tens
 
 def multitask_loss(outputs: dict[str, torch.Tensor], targets: dict[str, torch.Tensor],
                    class_weights: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Sum of the heads' losses, each over the rows that carry its label."""
+    """Sum of the heads' losses, each over the rows that carry its label.
+
+    `class_weights[MULTI_LABEL_HEAD]`, when given, is the per-code positive weight of the sigmoids.
+    """
     total = outputs["embedding"].new_zeros(())
     for head, target in targets.items():
         logits = outputs[head].float()
         if head == MULTI_LABEL_HEAD:
             known = target[:, 0] != IGNORE
             if known.any():
-                total = total + nn.functional.binary_cross_entropy_with_logits(logits[known], target[known])
+                total = total + nn.functional.binary_cross_entropy_with_logits(
+                    logits[known], target[known], pos_weight=class_weights.get(head))
         elif (target != IGNORE).any():
             total = total + nn.functional.cross_entropy(logits, target, weight=class_weights.get(head),
                                                         ignore_index=IGNORE)
@@ -100,6 +104,15 @@ def balanced_weights(target: np.ndarray, n_classes: int) -> torch.Tensor:
     counts = np.bincount(target[target != IGNORE], minlength=n_classes).astype(np.float64)
     weights = 1.0 / np.sqrt(np.maximum(counts, 1.0))
     return torch.tensor(weights / weights.mean(), dtype=torch.float32)
+
+
+def positive_weights(target: np.ndarray) -> torch.Tensor:
+    """Square root of the negative/positive ratio per reason code: without it, codes on 2-5% of
+    cases are learned as 'never' (test macro-F1 0.09 before)."""
+    known = target[target[:, 0] != IGNORE]
+    positives = known.sum(axis=0)
+    ratio = (len(known) - positives) / np.maximum(positives, 1.0)
+    return torch.tensor(np.sqrt(np.clip(ratio, 1.0, 100.0)), dtype=torch.float32)
 
 
 @torch.no_grad()
@@ -154,7 +167,8 @@ class Trainer:
         if prefix is None:
             prefix = E5_PREFIX if "e5" in base_name.lower() else ""
         labels = label_sets(load_taxonomy(args.taxonomy), self.train_examples + self.dev_examples)
-        config = TriageConfig(labels=labels, base_model=base_name, max_length=args.max_length, text_prefix=prefix)
+        config = TriageConfig(labels=labels, base_model=base_name, max_length=args.max_length, text_prefix=prefix,
+                              cue_heads=[h for h in args.cue_heads if h in labels])
         tokenizer = load_tokenizer(base)
         model = TriageModel.from_base(base, config)
         train_set = encode_examples(self.train_examples, tokenizer, config)
@@ -163,6 +177,8 @@ class Trainer:
         bf16 = args.bf16 == "on" or (args.bf16 == "auto" and cpu_has_fast_bf16())
         weights = {head: balanced_weights(train_set.targets[head], len(codes))
                    for head, codes in labels.items() if head != MULTI_LABEL_HEAD}
+        if MULTI_LABEL_HEAD in labels:
+            weights[MULTI_LABEL_HEAD] = positive_weights(train_set.targets[MULTI_LABEL_HEAD])
 
         rng = random.Random(args.seed)
         lengths = [len(x) for x in train_set.input_ids]

@@ -1,0 +1,142 @@
+"""The candidate index of duplicate search, one per process, following the database.
+
+The database is the source of truth (`case_fingerprints`); each process holds the fingerprints in
+memory for speed and, before every search, reads the rows other processes added since its last look
+(`sync`). Candidates come from four stages, each cheap at 100,000 cases:
+
+    exact     the normalised text's hash
+    lexical   MinHash LSH over the words (datasketch): copies and light edits
+    semantic  the nearest embeddings (one matrix product)
+    contact   the same hashed phone / ID number or name
+
+and every candidate is then scored as a pair (`DuplicateScorer`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from datasketch import MinHashLSH
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .duplicate_scorer import CLASSES, DuplicateScorer, PairEvidence
+from .fingerprints import MINHASH_PERMUTATIONS, Fingerprint, minhash_of
+from .tables import CaseFingerprint
+
+SEMANTIC_NEIGHBOURS = 20
+# A common name (王女士) can match thousands of cases; the most recent ones are the likely duplicates.
+PERSON_CANDIDATES = 50
+LSH_THRESHOLD = 0.5
+# Rows are read back from this far below the highest sequence number seen, because PostgreSQL hands
+# out sequence numbers at insert and another process may commit a lower one after a higher one.
+SYNC_LOOKBACK = 1000
+
+
+@dataclass
+class Match:
+    case_id: str
+    kind: str  # "duplicate" or "related"
+    score: float  # the probability of that kind
+    stages: list[str]
+    evidence: PairEvidence
+
+
+class DuplicateIndex:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids: list[str] = []
+        self._fingerprints: list[Fingerprint] = []
+        self._embeddings = np.zeros((1024, 0), dtype=np.float32)
+        self._row_of: dict[str, int] = {}
+        self._by_text: dict[str, list[int]] = {}
+        self._by_person: dict[str, list[int]] = {}
+        self._lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=MINHASH_PERMUTATIONS)
+        self._max_seq = 0
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def add(self, case_id: str, fingerprint: Fingerprint, seq: int = 0) -> None:
+        with self._lock:
+            self._add(case_id, fingerprint, seq)
+
+    def _add(self, case_id: str, fp: Fingerprint, seq: int) -> None:
+        self._max_seq = max(self._max_seq, seq)
+        if case_id in self._row_of:
+            return
+        row = len(self._ids)
+        if self._embeddings.shape[1] == 0:
+            self._embeddings = np.zeros((1024, fp.embedding.shape[0]), dtype=np.float32)
+        if row == self._embeddings.shape[0]:
+            grown = np.zeros((row * 2, self._embeddings.shape[1]), dtype=np.float32)
+            grown[:row] = self._embeddings
+            self._embeddings = grown
+        self._embeddings[row] = fp.embedding
+        self._ids.append(case_id)
+        # The embedding lives in the matrix and the signature in the LSH tables: copies kept per case
+        # would cost ~190 MB at 100,000 cases.
+        self._fingerprints.append(dataclasses.replace(fp, embedding=None, minhash=None))
+        self._row_of[case_id] = row
+        self._by_text.setdefault(fp.text_hash, []).append(row)
+        for key in fp.contacts | fp.names:
+            self._by_person.setdefault(key, []).append(row)
+        if fp.terms:
+            self._lsh.insert(case_id, minhash_of(hashvalues=fp.minhash), check_duplication=False)
+
+    def sync(self, session: Session) -> int:
+        """Reads fingerprints committed by any process since the last look; returns how many were new."""
+        with self._lock:
+            rows = session.scalars(select(CaseFingerprint).where(CaseFingerprint.seq > self._max_seq - SYNC_LOOKBACK)
+                                   .order_by(CaseFingerprint.seq)).all()
+            before = len(self._ids)
+            for row in rows:
+                if row.case_id not in self._row_of:
+                    self._add(row.case_id, row.to_fingerprint(), row.seq)
+                else:
+                    self._max_seq = max(self._max_seq, row.seq)
+            return len(self._ids) - before
+
+    def candidates(self, fp: Fingerprint, neighbours: int = SEMANTIC_NEIGHBOURS) -> dict[int, list[str]]:
+        """Rows worth scoring, with the stages that proposed each."""
+        found: dict[int, list[str]] = {}
+        for row in self._by_text.get(fp.text_hash, []):
+            found.setdefault(row, []).append("exact")
+        if fp.terms:
+            for case_id in self._lsh.query(minhash_of(hashvalues=fp.minhash)):
+                found.setdefault(self._row_of[case_id], []).append("lexical")
+        n = len(self._ids)
+        if n:
+            similarity = self._embeddings[:n] @ fp.embedding
+            k = min(neighbours, n)
+            for row in np.argpartition(-similarity, k - 1)[:k]:
+                found.setdefault(int(row), []).append("semantic")
+        for key in fp.contacts | fp.names:
+            for row in self._by_person.get(key, [])[-PERSON_CANDIDATES:]:
+                if "contact" not in found.setdefault(row, []):
+                    found[row].append("contact")
+        return found
+
+    def search(self, fp: Fingerprint, scorer: DuplicateScorer, limit: int = 10,
+               exclude: str | None = None) -> list[Match]:
+        """Earlier cases that are duplicates or related, best first."""
+        with self._lock:
+            proposed = self.candidates(fp)
+            rows = [row for row in proposed if self._ids[row] != exclude]
+            semantic = self._embeddings[rows] @ fp.embedding if rows else []
+            evidence = [scorer.evidence(fp, self._fingerprints[row], float(cos)) for row, cos in zip(rows, semantic)]
+            ids = [self._ids[row] for row in rows]
+        if not rows:
+            return []
+        probabilities = scorer.probabilities(np.stack([e.features for e in evidence]))
+        matches = []
+        for case_id, row, ev, p in zip(ids, rows, evidence, probabilities):
+            kind = scorer.judge(p)
+            if kind != "none":
+                matches.append(Match(case_id, kind, round(float(p[CLASSES.index(kind)]), 4), proposed[row], ev))
+        matches.sort(key=lambda m: (m.kind != "duplicate", -m.score))
+        return matches[:limit]
+

@@ -1,0 +1,209 @@
+"""Duplicate links, groups and hot issues in the database.
+
+A link is written once, when search finds it; reviewers confirm or split it with events. A case's
+`duplicate_group` is the current outcome: the connected component of its duplicate links that no
+reviewer split, named after the component's earliest case.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import numpy as np
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from .duplicate_index import DuplicateIndex, Match
+from .duplicate_scorer import DuplicateScorer
+from .fingerprints import Fingerprint, fingerprint
+from .schemas import Classification, DuplicateEvidence, DuplicateLinkView, DuplicateMatch, HotIssueView, Submission
+from .tables import Case, CaseFingerprint, DuplicateLink, LinkReview, utcnow
+
+REVIEW_ACTIONS = ("confirmed", "split")
+
+
+def submission_fingerprint(submission: Submission, classification: Classification, embedding: np.ndarray,
+                           salt: str) -> Fingerprint:
+    labels = {}
+    if classification.type is not None:
+        labels["type"] = top_labels(classification.type.probabilities)
+    if classification.department is not None:
+        labels["department"] = {s.label: s.probability for s in classification.department.top_k}
+    return fingerprint(submission.text, submission.title, embedding, submission.metadata, salt, labels)
+
+
+def top_labels(probabilities: dict[str, float], k: int = 3) -> dict[str, float]:
+    return dict(sorted(probabilities.items(), key=lambda item: -item[1])[:k])
+
+
+def find_duplicates(session: Session, index: DuplicateIndex, scorer: DuplicateScorer, fp: Fingerprint,
+                    limit: int = 10) -> list[DuplicateMatch]:
+    """Catches up with cases other processes stored, then searches."""
+    index.sync(session)
+    return [as_schema(m) for m in index.search(fp, scorer, limit)]
+
+
+def as_schema(match: Match) -> DuplicateMatch:
+    return DuplicateMatch(case_id=match.case_id, kind=match.kind, score=match.score,
+                          evidence=DuplicateEvidence(**evidence_json(match)))
+
+
+def link_view(link: DuplicateLink) -> DuplicateLinkView:
+    return DuplicateLinkView(id=link.id, case_id=link.case_id, other_case_id=link.other_case_id, kind=link.kind,
+                             score=link.score, evidence=DuplicateEvidence(**link.evidence), status=link.status,
+                             created_at=link.created_at)
+
+
+def evidence_json(match: Match) -> dict:
+    ev = match.evidence
+    return {"stages": match.stages, "semantic_similarity": round(ev.semantic_similarity, 4),
+            "text_similarity": round(ev.text_similarity, 4), "shared_terms": ev.shared_terms,
+            "same_contact": ev.same_contact, "same_name": ev.same_name}
+
+
+def add_fingerprint_and_links(session: Session, case: Case, fp: Fingerprint,
+                              matches: list[DuplicateMatch]) -> list[DuplicateLink]:
+    """Adds (without committing) the case's fingerprint, its links, and joins it to its duplicates' group."""
+    session.add(CaseFingerprint.from_fingerprint(case.id, fp, case.model_version))
+    links = [DuplicateLink(case_id=case.id, other_case_id=m.case_id, kind=m.kind, score=m.score,
+                           evidence=m.evidence.model_dump(), created_at=utcnow()) for m in matches]
+    session.add_all(links)
+    duplicates = [m.case_id for m in matches if m.kind == "duplicate"]
+    if duplicates:
+        others = session.scalars(select(Case).where(Case.id.in_(duplicates))).all()
+        groups = {o.duplicate_group or o.id for o in others}
+        # Two groups bridged by the new case merge under the earliest name.
+        group = min(groups, key=lambda g: _group_start(others, g))
+        case.duplicate_group = group
+        members = session.scalars(select(Case).where(or_(Case.id.in_(duplicates), Case.duplicate_group.in_(groups))))
+        for member in members:
+            member.duplicate_group = group
+    return links
+
+
+def _group_start(cases: list[Case], group: str) -> datetime:
+    return min(c.created_at for c in cases if (c.duplicate_group or c.id) == group)
+
+
+def links_of(session: Session, case_id: str) -> list[DuplicateLink]:
+    return list(session.scalars(
+        select(DuplicateLink).where(or_(DuplicateLink.case_id == case_id, DuplicateLink.other_case_id == case_id))
+        .options(selectinload(DuplicateLink.reviews)).order_by(DuplicateLink.id)))
+
+
+def get_link(session: Session, link_id: int) -> DuplicateLink | None:
+    return session.scalar(select(DuplicateLink).where(DuplicateLink.id == link_id)
+                          .options(selectinload(DuplicateLink.reviews)))
+
+
+def review_link(session: Session, link: DuplicateLink, action: str, reason: str | None, actor: str) -> LinkReview:
+    """Records a reviewer's confirm or split and regroups the two cases; one transaction."""
+    if action not in REVIEW_ACTIONS:
+        raise ValueError(f"unknown action {action!r}; allowed: {', '.join(REVIEW_ACTIONS)}")
+    review = LinkReview(link_id=link.id, action=action, reason=reason, actor=actor, created_at=utcnow())
+    session.add(review)
+    session.flush()
+    session.refresh(link)
+    if link.kind == "duplicate":
+        regroup(session, {link.case_id, link.other_case_id})
+    session.commit()
+    return review
+
+
+def regroup(session: Session, case_ids: set[str]) -> None:
+    """Recomputes the duplicate groups around these cases from their links that stand (not split)."""
+    seen: set[str] = set()
+    for start in case_ids:
+        if start in seen:
+            continue
+        component, frontier = {start}, [start]
+        while frontier:
+            current = frontier.pop()
+            for link in links_of(session, current):
+                if link.kind != "duplicate" or link.status == "split":
+                    continue
+                other = link.other_case_id if link.case_id == current else link.case_id
+                if other not in component:
+                    component.add(other)
+                    frontier.append(other)
+        seen |= component
+        cases = session.scalars(select(Case).where(Case.id.in_(component))).all()
+        group = min(cases, key=lambda c: c.created_at).id if len(cases) > 1 else None
+        for case in cases:
+            case.duplicate_group = group
+
+
+@dataclass
+class HotIssue:
+    cases: list[Case]
+    submitters: int
+    first_half: int
+    second_half: int
+
+
+def hot_issues(session: Session, since: datetime, until: datetime, min_submitters: int = 3,
+               limit: int = 20) -> list[HotIssue]:
+    """Clusters of linked cases (duplicates and related, not split) in the window with many submitters.
+
+    Submitters are counted as duplicate groups: one person's three channels count once.
+    """
+    cases = {c.id: c for c in session.scalars(select(Case).where(Case.created_at >= since, Case.created_at <= until))}
+    if not cases:
+        return []
+    parent = {case_id: case_id for case_id in cases}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    links = session.scalars(select(DuplicateLink).where(DuplicateLink.created_at >= since)
+                            .options(selectinload(DuplicateLink.reviews)))
+    for link in links:
+        if link.case_id in cases and link.other_case_id in cases and link.status != "split":
+            parent[find(link.case_id)] = find(link.other_case_id)
+    clusters: dict[str, list[Case]] = {}
+    for case_id, case in cases.items():
+        clusters.setdefault(find(case_id), []).append(case)
+    middle = since + (until - since) / 2
+    issues = []
+    for members in clusters.values():
+        submitters = len({c.duplicate_group or c.id for c in members})
+        if submitters < min_submitters:
+            continue
+        first = sum(1 for c in members if _aware(c.created_at) < middle)
+        issues.append(HotIssue(sorted(members, key=lambda c: c.created_at), submitters, first, len(members) - first))
+    issues.sort(key=lambda h: (-h.submitters, -len(h.cases)))
+    return issues[:limit]
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def representative(cases: list[Case]) -> tuple[str, str | None]:
+    """A title for a cluster (the most common title, else the first case's opening) and its department."""
+    titles = Counter(c.title for c in cases if c.title)
+    title = titles.most_common(1)[0][0] if titles else cases[0].text[:40]
+    departments = Counter(c.predicted_department for c in cases if c.predicted_department)
+    return title, departments.most_common(1)[0][0] if departments else None
+
+
+def hot_issue_view(issue: HotIssue) -> HotIssueView:
+    title, department = representative(issue.cases)
+    # Rising or falling only on a clear change, so a cluster of 3 does not flip on one case.
+    if issue.second_half >= 1.5 * max(issue.first_half, 1):
+        trend = "rising"
+    elif issue.first_half >= 1.5 * max(issue.second_half, 1):
+        trend = "falling"
+    else:
+        trend = "steady"
+    return HotIssueView(title=title, department=department, cases=len(issue.cases), submitters=issue.submitters,
+                        trend=trend, first_half=issue.first_half, second_half=issue.second_half,
+                        case_ids=[c.id for c in issue.cases], first_seen=issue.cases[0].created_at,
+                        last_seen=issue.cases[-1].created_at)

@@ -1,0 +1,53 @@
+from datetime import datetime, timedelta, timezone
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+
+from .. import duplicate_store
+from ..deps import DuplicateIndexDep, IntakeKey, PredictorDep, ReviewerKey, SessionDep, require_duplicate_scorer
+from ..schemas import (DuplicateLinkView, DuplicateSearchRequest, DuplicateSearchResponse, HotIssues,
+                       LinkReviewRequest)
+
+router = APIRouter(prefix="/v1", tags=["duplicates"])
+
+
+@router.post("/duplicates:search", response_model=DuplicateSearchResponse)
+async def search_duplicates(query: DuplicateSearchRequest, predictor: PredictorDep, index: DuplicateIndexDep,
+                            session: SessionDep, _: IntakeKey, request: Request) -> DuplicateSearchResponse:
+    """Earlier cases that are duplicates of this submission (same person, same matter) or related to it
+    (same public issue, other people), with the evidence for each. Nothing is stored."""
+    scorer = require_duplicate_scorer(predictor)
+    (classification,), embeddings = await predictor.classify_and_embed([query])
+    fp = duplicate_store.submission_fingerprint(query, classification, embeddings[0], request.app.state.contact_salt)
+    matches = duplicate_store.find_duplicates(session, index, scorer, fp, query.limit)
+    return DuplicateSearchResponse(matches=matches, indexed_cases=len(index))
+
+
+@router.post("/duplicate-links/{link_id}/review", response_model=DuplicateLinkView)
+def review_link(link_id: int, review: LinkReviewRequest, session: SessionDep, reviewer: ReviewerKey) -> DuplicateLinkView:
+    """Confirms or splits a link found by search. The review is an event; a split takes the case out of
+    its duplicate group, a later confirm puts it back."""
+    link = duplicate_store.get_link(session, link_id)
+    if link is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no duplicate link with id {link_id}")
+    duplicate_store.review_link(session, link, review.action, review.reason, reviewer.name)
+    return duplicate_store.link_view(duplicate_store.get_link(session, link_id))
+
+
+@router.get("/hot-issues", response_model=HotIssues)
+def hot_issues(session: SessionDep, _: ReviewerKey,
+               since: datetime | None = Query(None, description="start of the window (ISO 8601); default 7 days ago"),
+               until: datetime | None = Query(None, description="end of the window; default now"),
+               min_submitters: int = Query(3, ge=2, le=1000),
+               limit: int = Query(20, ge=1, le=100)) -> HotIssues:
+    """Clusters of related submissions by many people: size, a representative title, the department and
+    whether it is rising."""
+    until = _utc(until) if until else datetime.now(timezone.utc)
+    since = _utc(since) if since else until - timedelta(days=7)
+    if since >= until:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail="since must be before until")
+    issues = duplicate_store.hot_issues(session, since, until, min_submitters, limit)
+    return HotIssues(since=since, until=until, items=[duplicate_store.hot_issue_view(h) for h in issues])
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

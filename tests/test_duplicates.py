@@ -1,0 +1,276 @@
+"""Duplicate search: fingerprints, the candidate index, the scorer, the HTTP routes, and two service
+processes sharing one PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from conftest import running_service
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from petition_triage.config import Settings
+from petition_triage.service.app import create_app
+from petition_triage.service.database import Database, migrate
+from petition_triage.service.duplicate_index import DuplicateIndex
+from petition_triage.service.duplicate_scorer import CLASSES, FEATURES, SCORER_NAME, DuplicateScorer
+from petition_triage.service.fingerprints import fingerprint
+from petition_triage.service.keys import create_key
+from petition_triage.service.tables import Case, CaseFingerprint
+
+LETTER = ("尊敬的领导：我叫马福祥，是化隆县某村村民。2023年修路征了我家两亩三分水浇地，说好一年内发补偿款，"
+          "到现在快两年了只发了一半，乡上说县上没拨，县上说找乡上，请领导给我们做主。")
+OTHER = "请问异地就医备案需要准备哪些材料？在哪里办理？"
+
+
+def _unit(seed: int, dim: int = 8) -> np.ndarray:
+    v = np.random.default_rng(seed).normal(size=dim)
+    return v / np.linalg.norm(v)
+
+
+def test_fingerprints_keep_contacts_and_names_only_as_salted_hashes():
+    fp = fingerprint(LETTER, None, _unit(0), {"phone": "139 0000 1234", "name": "马福祥", "work_order": "A-1"}, "salt")
+    again = fingerprint(LETTER, "标题", _unit(1), {"phone": "13900001234"}, "salt")
+    other_salt = fingerprint(LETTER, None, _unit(0), {"phone": "13900001234"}, "pepper")
+    stored = json.dumps([sorted(fp.contacts), sorted(fp.names)], ensure_ascii=False)
+    assert "13900001234" not in stored and "1234" not in stored and "马福祥" not in stored
+    assert fp.contacts == again.contacts, "spaces in a number do not change its hash"
+    assert fp.contacts.isdisjoint(other_salt.contacts)
+    assert len(fp.names) == 1 and not again.names
+    assert abs(float(np.linalg.norm(fp.embedding)) - 1) < 1e-6
+    assert "化隆县" in fp.terms or "化隆" in fp.terms
+    assert "follow_up" in fingerprint("上次反映的征地补偿还是没人管", None, _unit(2), {}, "s").cues
+    assert "other_matter" in fingerprint("这次想反映另一件事：优待证没办下来", None, _unit(3), {}, "s").cues
+
+
+def test_index_proposes_candidates_from_every_stage():
+    index = DuplicateIndex()
+    copy = fingerprint(LETTER, None, _unit(0), {}, "s")
+    same_person = fingerprint(OTHER, None, _unit(1), {"phone": "13900001234"}, "s")
+    near = fingerprint("一篇完全不同的文字，说的是小区停车难", None, _unit(2), {}, "s")
+    for i, fp in enumerate((copy, same_person, near)):
+        index.add(f"case-{i}", fp)
+    query = fingerprint(LETTER, None, _unit(2) * 0.9 + _unit(5) * 0.1, {"mobile": "13900001234"}, "s")
+    found = {index._ids[row]: stages for row, stages in index.candidates(query, neighbours=1).items()}
+    assert {"exact", "lexical"} <= set(found["case-0"])
+    assert found["case-1"] == ["contact"]
+    assert found["case-2"] == ["semantic"]
+    assert len(index) == 3
+
+
+def _scorer(**thresholds) -> DuplicateScorer:
+    """A hand-set scorer: duplicate = same person and same words; related = same words, other person."""
+    coef = np.zeros((len(CLASSES), len(FEATURES)))
+    dup, rel = CLASSES.index("duplicate"), CLASSES.index("related")
+    for name, weight in {"lexical": 6, "contact_same": 6, "name_same": 4, "contact_differs": -8, "name_differs": -6,
+                         "person_x_lexical": 4}.items():
+        coef[dup, FEATURES.index(name)] = weight
+    for name, weight in {"lexical": 10, "contact_same": -6, "name_same": -6}.items():
+        coef[rel, FEATURES.index(name)] = weight
+    return DuplicateScorer(coef=coef.tolist(), intercept=[0.0, -8.0, -5.0],
+                           thresholds={"duplicate": 0.5, "related": 0.5, **thresholds}, idf={}, default_idf=1.0)
+
+
+def test_scorer_judges_pairs_and_round_trips(tmp_path):
+    scorer = _scorer()
+    a = fingerprint(LETTER, None, _unit(0), {"phone": "13900001234"}, "s")
+    b = fingerprint("来电人" + LETTER, None, _unit(1), {"phone": "13900001234"}, "s")
+    c = fingerprint(LETTER, None, _unit(2), {"phone": "13700005678"}, "s")
+    d = fingerprint(OTHER, None, _unit(3), {"phone": "13900001234"}, "s")
+    judged = [scorer.judge(scorer.probabilities(scorer.evidence(a, x).features)[0]) for x in (b, c, d)]
+    assert judged == ["duplicate", "related", "none"]
+    scorer.save(tmp_path)
+    loaded = DuplicateScorer.load(tmp_path)
+    assert loaded.thresholds == scorer.thresholds
+    assert np.allclose(loaded.probabilities(scorer.evidence(a, b).features), scorer.probabilities(scorer.evidence(a, b).features))
+    assert DuplicateScorer.load(tmp_path / "nowhere") is None
+
+
+def test_fitted_scorer_is_measured_on_held_out_splits(tiny_model_dir):
+    scorer = DuplicateScorer.load(tiny_model_dir)
+    assert scorer is not None
+    assert 0 < scorer.thresholds["duplicate"] < 1 and 0 < scorer.thresholds["related"] < 1
+    for split in ("dev", "test"):
+        report = scorer.report["splits"][split]
+        assert report["combined_duplicates"]["gold"] > 0
+        assert 0 <= report["combined_duplicates"]["precision"] <= 1
+        assert report["candidates_recall_duplicates"] > 0.5, "candidate stages miss most duplicates"
+    assert scorer.report["train_pairs"] > 0
+
+
+@pytest.fixture
+def hand_scored_model(tiny_model_dir, tmp_path) -> Path:
+    model = tmp_path / "hand-scored"
+    shutil.copytree(tiny_model_dir, model)
+    _scorer().save(model)
+    return model
+
+
+@pytest.fixture
+def service(tmp_path, hand_scored_model, database_url):
+    settings = Settings(home=tmp_path / "home", model_dir=hand_scored_model, database_url=database_url,
+                        contact_salt="test-salt")
+    with running_service(settings) as client:
+        yield client
+
+
+def _register(service, text: str, channel: str, **metadata):
+    response = service.post("/v1/cases", json={"text": text, "channel": channel, "metadata": metadata},
+                            headers=service.keys["intake"])
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_register_links_a_duplicate_from_another_channel_and_reviewers_split_it(service):
+    first = _register(service, LETTER, "letter", phone="13900001234", name="马福祥")
+    assert first["duplicates"] == [] and first["duplicate_group"] is None
+    second = _register(service, "来电人反映：" + LETTER, "hotline", phone="139-0000-1234", name="马福祥")
+    (match,) = second["duplicates"]
+    assert match["case_id"] == first["id"] and match["kind"] == "duplicate" and match["score"] > 0.9
+    assert match["evidence"]["same_contact"] and match["evidence"]["same_name"]
+    assert {"lexical", "contact"} <= set(match["evidence"]["stages"])
+    assert second["duplicate_group"] == first["id"]
+
+    reviewer = service.keys["reviewer"]
+    detail = service.get(f"/v1/cases/{first['id']}", headers=reviewer).json()
+    assert detail["duplicate_group"] == first["id"]
+    (link,) = detail["links"]
+    assert link["status"] == "suggested" and link["case_id"] == second["id"]
+
+    split = service.post(f"/v1/duplicate-links/{link['id']}/review", headers=reviewer,
+                         json={"action": "split", "reason": "同一人，两件事"})
+    assert split.status_code == 200 and split.json()["status"] == "split"
+    assert service.get(f"/v1/cases/{second['id']}", headers=reviewer).json()["duplicate_group"] is None
+    confirmed = service.post(f"/v1/duplicate-links/{link['id']}/review", headers=reviewer, json={"action": "confirmed"})
+    assert confirmed.json()["status"] == "confirmed"
+    assert service.get(f"/v1/cases/{second['id']}", headers=reviewer).json()["duplicate_group"] == first["id"]
+
+    assert service.post("/v1/duplicate-links/999999/review", headers=reviewer, json={"action": "split"}).status_code == 404
+    bad = service.post(f"/v1/duplicate-links/{link['id']}/review", headers=reviewer, json={"action": "merge"})
+    assert bad.status_code == 422
+    assert service.post(f"/v1/duplicate-links/{link['id']}/review", headers=service.keys["intake"],
+                        json={"action": "split"}).status_code == 403
+
+
+def test_search_finds_without_storing(service):
+    stored = _register(service, LETTER, "web", phone="13900001234")
+    with service.app_state.database.sessions() as session:
+        before = session.scalar(select(func.count()).select_from(Case))
+    response = service.post("/v1/duplicates:search", headers=service.keys["intake"],
+                            json={"text": LETTER, "channel": "wechat", "metadata": {"phone": "13900001234"}})
+    assert response.status_code == 200, response.text
+    assert [m["case_id"] for m in response.json()["matches"]] == [stored["id"]]
+    assert response.json()["indexed_cases"] == 1
+    with service.app_state.database.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == before
+    assert service.post("/v1/duplicates:search", headers=service.keys["intake"], json={"text": " "}).status_code == 422
+    assert service.post("/v1/duplicates:search", json={"text": LETTER}).status_code == 401
+
+
+def test_hot_issue_counts_people_not_submissions(service):
+    text = "城北区某小区门口的下水道堵了一个多月，污水漫到路面上，臭气熏天，居民出行困难，希望尽快疏通。"
+    first = _register(service, text, "hotline", phone="13900000001")
+    _register(service, "来电人" + text, "wechat", phone="13900000001")  # the same person again
+    for i in (2, 3):
+        created = _register(service, text, "web", phone=f"1390000000{i}")
+        assert created["duplicates"][0]["kind"] == "related"
+    _register(service, OTHER, "web")
+    since = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat()
+    response = service.get("/v1/hot-issues", params={"since": since}, headers=service.keys["reviewer"])
+    assert response.status_code == 200, response.text
+    (issue,) = response.json()["items"]
+    assert issue["cases"] == 4 and issue["submitters"] == 3
+    assert issue["case_ids"][0] == first["id"]
+    assert issue["trend"] in ("rising", "steady", "falling")
+    later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    assert service.get("/v1/hot-issues", params={"since": later}, headers=service.keys["reviewer"]).status_code == 422
+    assert service.get("/v1/hot-issues", headers=service.keys["intake"]).status_code == 403
+
+
+def test_model_without_scorer_still_registers(tmp_path, tiny_model_dir):
+    model = tmp_path / "no-scorer"
+    shutil.copytree(tiny_model_dir, model)
+    (model / SCORER_NAME).unlink()
+    app = create_app(Settings(home=tmp_path / "home", model_dir=model, database_url=f"sqlite:///{tmp_path}/db.sqlite"))
+    with TestClient(app) as client:
+        with app.state.database.sessions() as session:
+            key = {"X-API-Key": create_key(session, "intake", "intake")}
+        assert client.post("/v1/cases", json={"text": LETTER}, headers=key).json()["duplicates"] == []
+        refused = client.post("/v1/duplicates:search", json={"text": LETTER}, headers=key)
+        assert refused.status_code == 503 and "duplicates fit" in refused.json()["detail"]
+
+
+def test_sync_reads_rows_committed_out_of_sequence(tmp_path, database_url):
+    database = Database(database_url)
+    migrate(database.engine)
+    index = DuplicateIndex()
+    with database.sessions() as session:
+        for case_id, seq in (("late-high", 50), ("early-low", 20)):
+            session.add(Case(id=case_id, channel="web", text=LETTER, meta={}, model_version="m", classification={}))
+            session.flush()
+            session.add(CaseFingerprint.from_fingerprint(case_id, fingerprint(LETTER, None, _unit(seq), {}, "s"), "m"))
+            session.flush()
+            session.query(CaseFingerprint).filter_by(case_id=case_id).update({"seq": seq})
+            session.commit()
+            assert index.sync(session) == 1, f"{case_id} committed after a higher sequence number was seen"
+        assert index.sync(session) == 0
+    assert len(index) == 2
+    database.engine.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_processes_on_postgresql_see_each_others_cases(tmp_path, hand_scored_model, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("several processes share PostgreSQL; SQLite is for one process")
+    database = Database(database_url)
+    migrate(database.engine)
+    with database.sessions() as session:
+        key = {"X-API-Key": create_key(session, "intake", "intake")}
+    database.engine.dispose()
+    env = {**os.environ, "DATABASE_URL": database_url, "PETITION_TRIAGE_MODEL_DIR": str(hand_scored_model),
+           "PETITION_TRIAGE_HOME": str(tmp_path / "home"), "PETITION_TRIAGE_CONTACT_SALT": "shared-salt"}
+    ports = [_free_port(), _free_port()]
+    processes = [subprocess.Popen([sys.executable, "-m", "petition_triage.cli", "serve", "--port", str(port)], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for port in ports]
+    try:
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
+        deadline = time.monotonic() + 60
+        for url in urls:
+            while True:
+                try:
+                    if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, f"{url} did not become ready"
+                time.sleep(0.3)
+        created = httpx.post(f"{urls[0]}/v1/cases", headers=key, timeout=30,
+                             json={"text": LETTER, "channel": "letter", "metadata": {"phone": "13900001234"}}).json()
+        found = httpx.post(f"{urls[1]}/v1/duplicates:search", headers=key, timeout=30,
+                           json={"text": LETTER, "metadata": {"phone": "13900001234"}}).json()
+        assert [m["case_id"] for m in found["matches"]] == [created["id"]]
+        again = httpx.post(f"{urls[1]}/v1/cases", headers=key, timeout=30,
+                           json={"text": "来电人反映：" + LETTER, "channel": "hotline",
+                                 "metadata": {"phone": "13900001234"}}).json()
+        assert again["duplicate_group"] == created["id"]
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=20)
