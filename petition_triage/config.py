@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     batch_max_wait_ms: float = 5.0
     # Requests larger than this are refused with 413 before they are read.
     max_body_bytes: int = 1_000_000
+    # Time limits per case state (JSON); None for the shipped policy (信访工作条例 limits).
+    time_limits_file: Path | None = None
     # Salt for hashing contact numbers; by default a random one kept in the home directory.
     contact_salt: str | None = None
 

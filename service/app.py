@@ -18,8 +18,9 @@ from .database import Database, migrate
 from .duplicate_index import DuplicateIndex
 from .keys import create_key, list_keys
 from .model_registry import ModelRegistry
-from .routes import cases, classify, duplicates, health, models, review
+from .routes import cases, classify, duplicates, health, intake, lifecycle, models, review
 from .service_metrics import ServiceMetrics
+from .time_limits import TimeLimitPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.registry = registry
     app.state.metrics = metrics
     app.state.duplicate_index = DuplicateIndex()
+    app.state.time_limits = TimeLimitPolicy.load(settings.time_limits_file)
     app.state.contact_salt = settings.resolved_contact_salt()
 
     @app.middleware("http")
@@ -99,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         logger.error("database error on %s: %s", request.url.path, exc)
         return JSONResponse({"detail": "the database refused the operation; nothing was stored"}, status_code=503)
 
-    for router in (health.router, classify.router, cases.router, duplicates.router, review.router, models.router):
+    for router in (health.router, classify.router, intake.router, lifecycle.router, cases.router, duplicates.router,
+                   review.router, models.router):
         app.include_router(router)
     return app

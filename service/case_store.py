@@ -8,23 +8,28 @@ import re
 import uuid
 from pathlib import Path
 
-from sqlalchemy import exists, or_, select
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from petition_triage.privacy import contact_hash
 
+from . import lifecycle
 from .duplicate_store import add_fingerprint_and_links
 from .fingerprints import CONTACT_FIELDS, NAME_FIELDS, Fingerprint
 from .predictor import margin
 from .schemas import Classification, CorrectionRequest, DuplicateMatch, Submission
-from .tables import Case, Correction, utcnow
+from .tables import Case, Correction, as_utc, utcnow
+from .time_limits import TimeLimitPolicy
 
 LABEL_FIELDS = ("type", "department", "risk", "risk_reasons")
 LOW_MARGIN = 0.2
 
 
 def register_case(session: Session, submission: Submission, classification: Classification, salt: str,
-                  fingerprint: Fingerprint | None = None, duplicates: list[DuplicateMatch] = ()) -> Case:
+                  fingerprint: Fingerprint | None = None, duplicates: list[DuplicateMatch] = (),
+                  time_limits: TimeLimitPolicy | None = None) -> Case:
     """Stores the submission with its predictions, fingerprint and duplicate links in one transaction:
     all of it or nothing."""
     meta = dict(submission.metadata)
@@ -42,6 +47,7 @@ def register_case(session: Session, submission: Submission, classification: Clas
         department_probability=classification.department.probability if classification.department else None,
         department_margin=_finite(margin(classification)), needs_review=classification.needs_review,
     )
+    lifecycle.start(case, time_limits or TimeLimitPolicy.load())
     session.add(case)
     if fingerprint is not None:
         session.flush()
@@ -55,7 +61,33 @@ def _finite(value: float) -> float | None:
 
 
 def get_case(session: Session, case_id: str) -> Case | None:
-    return session.scalar(select(Case).where(Case.id == case_id).options(selectinload(Case.corrections)))
+    return session.scalar(select(Case).where(Case.id == case_id)
+                          .options(selectinload(Case.corrections), selectinload(Case.events)))
+
+
+def is_overdue(case: Case, now: datetime | None = None) -> bool:
+    return case.due_at is not None and as_utc(case.due_at) < (now or utcnow())
+
+
+def list_cases(session: Session, *, state: str | None = None, due: str | None = None, due_soon_days: int = 3,
+               department: str | None = None, channel: str | None = None, limit: int = 50,
+               offset: int = 0) -> tuple[list[Case], int]:
+    """Cases by state and deadline, soonest deadline first; `due` is "overdue" or "due_soon"."""
+    query = select(Case)
+    if state:
+        query = query.where(Case.state == state)
+    if department:
+        query = query.where(Case.predicted_department == department)
+    if channel:
+        query = query.where(Case.channel == channel)
+    now = utcnow()
+    if due == "overdue":
+        query = query.where(Case.due_at < now)
+    elif due == "due_soon":
+        query = query.where(Case.due_at >= now, Case.due_at < now + timedelta(days=due_soon_days))
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.scalars(query.order_by(Case.due_at.is_(None), Case.due_at, Case.created_at).limit(limit).offset(offset))
+    return list(rows), total
 
 
 def current_labels(case: Case) -> dict[str, str | list[str] | None]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from .duplicate_index import DuplicateIndex, Match
 from .duplicate_scorer import DuplicateScorer
 from .fingerprints import Fingerprint, fingerprint
 from .schemas import Classification, DuplicateEvidence, DuplicateLinkView, DuplicateMatch, HotIssueView, Submission
-from .tables import Case, CaseFingerprint, DuplicateLink, LinkReview, utcnow
+from .tables import Case, CaseFingerprint, DuplicateLink, LinkReview, as_utc, utcnow
 
 REVIEW_ACTIONS = ("confirmed", "split")
 
@@ -175,15 +175,10 @@ def hot_issues(session: Session, since: datetime, until: datetime, min_submitter
         submitters = len({c.duplicate_group or c.id for c in members})
         if submitters < min_submitters:
             continue
-        first = sum(1 for c in members if _aware(c.created_at) < middle)
+        first = sum(1 for c in members if as_utc(c.created_at) < middle)
         issues.append(HotIssue(sorted(members, key=lambda c: c.created_at), submitters, first, len(members) - first))
     issues.sort(key=lambda h: (-h.submitters, -len(h.cases)))
     return issues[:limit]
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def representative(cases: list[Case]) -> tuple[str, str | None]:

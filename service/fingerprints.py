@@ -19,7 +19,7 @@ from datasketch import MinHash
 
 from petition_triage.privacy import contact_hash
 
-CONTACT_FIELDS = ("phone", "mobile", "contact_phone", "id_number")
+CONTACT_FIELDS = ("phone", "mobile", "contact_phone", "id_number", "email", "wechat_openid")
 NAME_FIELDS = ("name", "submitter_name", "contact_name")
 MINHASH_PERMUTATIONS = 64
 MINHASH_SCHEME = "affine32"  # datasketch's default; named so stored signatures stay readable

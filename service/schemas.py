@@ -197,6 +197,62 @@ class CaseCreated(BaseModel):
     duplicate_group: str | None = Field(description="the duplicate group the case joined (the id of its first case)")
 
 
+class IntakeResult(BaseModel):
+    channel: str
+    cases: list[CaseCreated]
+
+
+State = Literal["registered", "accepted", "in_progress", "answered", "closed", "returned", "supervised"]
+
+
+class TransitionRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"to": "accepted", "note": "属本单位职责，予以受理"}]})
+
+    to: State
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ExtensionRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"days": 30, "reason": "涉及多部门，需现场核查"}]})
+
+    days: int = Field(ge=1, le=365, description="calendar days added to the handling limit (the policy caps it)")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class CaseEventView(BaseModel):
+    id: int
+    kind: Literal["transition", "extension"]
+    from_state: str
+    to_state: str
+    days: int | None
+    note: str | None
+    actor: str
+    created_at: datetime
+
+
+class CaseHeader(BaseModel):
+    """What a list shows of a case."""
+
+    id: str
+    created_at: datetime
+    channel: str
+    title: str | None
+    excerpt: str
+    department: str | None
+
+
+class CaseSummary(CaseHeader):
+    state: str
+    state_zh: str
+    due_at: datetime | None
+    overdue: bool
+
+
+class CaseList(BaseModel):
+    items: list[CaseSummary]
+    total: int
+
+
 class CaseDetail(BaseModel):
     id: str
     created_at: datetime
@@ -209,15 +265,14 @@ class CaseDetail(BaseModel):
     history: list[CorrectionEvent]
     duplicate_group: str | None = None
     links: list[DuplicateLinkView] = Field(default_factory=list, description="duplicate and related links")
+    state: str = "registered"
+    state_zh: str = "登记"
+    due_at: datetime | None = Field(default=None, description="deadline of the current state (Beijing end of day)")
+    overdue: bool = False
+    events: list[CaseEventView] = Field(default_factory=list, description="lifecycle transitions and extensions")
 
 
-class QueueItem(BaseModel):
-    id: str
-    created_at: datetime
-    channel: str
-    title: str | None
-    excerpt: str
-    department: str | None
+class QueueItem(CaseHeader):
     department_probability: float | None
     risk: str | None
     priority: float

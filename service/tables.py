@@ -15,6 +15,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands datetimes back naive; everything stored is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -41,8 +46,16 @@ class Case(Base):
     # The duplicate group (一件多投) the case belongs to now: the id of the group's first case. Links and
     # their reviews are the history; this column is their current outcome.
     duplicate_group: Mapped[str | None] = mapped_column(String(36), index=True)
+    # Lifecycle: the current state and its deadline; the events in `case_events` are the history.
+    state: Mapped[str] = mapped_column(String(16), default="registered", server_default="registered", index=True)
+    state_entered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    extensions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    extension_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     corrections: Mapped[list["Correction"]] = relationship(back_populates="case", order_by="Correction.id")
+    events: Mapped[list["CaseEvent"]] = relationship(order_by="CaseEvent.id")
 
 
 class Correction(Base):
@@ -59,6 +72,22 @@ class Correction(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
     case: Mapped[Case] = relationship(back_populates="corrections")
+
+
+class CaseEvent(Base):
+    """A lifecycle transition or a time-limit extension."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # transition | extension
+    from_state: Mapped[str] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    days: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
 class ApiKey(Base):

@@ -129,3 +129,31 @@ def running_service(settings) -> Iterator:
         client.keys = {role: {"Authorization": f"Bearer {key}"} for role, key in keys.items()}
         client.app_state = app.state
         yield client
+
+
+def hand_scorer(**thresholds):
+    """A hand-set scorer: duplicate = same person and same words; related = same words, other person."""
+    import numpy as np
+
+    from petition_triage.service.duplicate_scorer import CLASSES, FEATURES, DuplicateScorer
+
+    coef = np.zeros((len(CLASSES), len(FEATURES)))
+    dup, rel = CLASSES.index("duplicate"), CLASSES.index("related")
+    for name, weight in {"lexical": 6, "contact_same": 6, "name_same": 4, "contact_differs": -8, "name_differs": -6,
+                         "person_x_lexical": 4}.items():
+        coef[dup, FEATURES.index(name)] = weight
+    for name, weight in {"lexical": 10, "contact_same": -6, "name_same": -6}.items():
+        coef[rel, FEATURES.index(name)] = weight
+    return DuplicateScorer(coef=coef.tolist(), intercept=[0.0, -8.0, -5.0],
+                           thresholds={"duplicate": 0.5, "related": 0.5, **thresholds}, idf={}, default_idf=1.0)
+
+
+@pytest.fixture
+def hand_scored_model(tiny_model_dir, tmp_path) -> Path:
+    """The tiny model with `hand_scorer`: duplicate-search tests that do not hang on a random encoder."""
+    import shutil
+
+    model = tmp_path / "hand-scored"
+    shutil.copytree(tiny_model_dir, model)
+    hand_scorer().save(model)
+    return model

@@ -11,12 +11,11 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
-from conftest import running_service
+from conftest import hand_scorer, running_service
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -24,7 +23,7 @@ from petition_triage.config import Settings
 from petition_triage.service.app import create_app
 from petition_triage.service.database import Database, migrate
 from petition_triage.service.duplicate_index import DuplicateIndex
-from petition_triage.service.duplicate_scorer import CLASSES, FEATURES, SCORER_NAME, DuplicateScorer
+from petition_triage.service.duplicate_scorer import SCORER_NAME, DuplicateScorer
 from petition_triage.service.fingerprints import fingerprint
 from petition_triage.service.keys import create_key
 from petition_triage.service.tables import Case, CaseFingerprint
@@ -69,21 +68,8 @@ def test_index_proposes_candidates_from_every_stage():
     assert len(index) == 3
 
 
-def _scorer(**thresholds) -> DuplicateScorer:
-    """A hand-set scorer: duplicate = same person and same words; related = same words, other person."""
-    coef = np.zeros((len(CLASSES), len(FEATURES)))
-    dup, rel = CLASSES.index("duplicate"), CLASSES.index("related")
-    for name, weight in {"lexical": 6, "contact_same": 6, "name_same": 4, "contact_differs": -8, "name_differs": -6,
-                         "person_x_lexical": 4}.items():
-        coef[dup, FEATURES.index(name)] = weight
-    for name, weight in {"lexical": 10, "contact_same": -6, "name_same": -6}.items():
-        coef[rel, FEATURES.index(name)] = weight
-    return DuplicateScorer(coef=coef.tolist(), intercept=[0.0, -8.0, -5.0],
-                           thresholds={"duplicate": 0.5, "related": 0.5, **thresholds}, idf={}, default_idf=1.0)
-
-
 def test_scorer_judges_pairs_and_round_trips(tmp_path):
-    scorer = _scorer()
+    scorer = hand_scorer()
     a = fingerprint(LETTER, None, _unit(0), {"phone": "13900001234"}, "s")
     b = fingerprint("来电人" + LETTER, None, _unit(1), {"phone": "13900001234"}, "s")
     c = fingerprint(LETTER, None, _unit(2), {"phone": "13700005678"}, "s")
@@ -107,14 +93,6 @@ def test_fitted_scorer_is_measured_on_held_out_splits(tiny_model_dir):
         assert 0 <= report["combined_duplicates"]["precision"] <= 1
         assert report["candidates_recall_duplicates"] > 0.5, "candidate stages miss most duplicates"
     assert scorer.report["train_pairs"] > 0
-
-
-@pytest.fixture
-def hand_scored_model(tiny_model_dir, tmp_path) -> Path:
-    model = tmp_path / "hand-scored"
-    shutil.copytree(tiny_model_dir, model)
-    _scorer().save(model)
-    return model
 
 
 @pytest.fixture

@@ -1,0 +1,32 @@
+"""Registering submissions: classify, look for duplicates, store. Shared by every intake route."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from . import case_store, duplicate_store
+from .duplicate_index import DuplicateIndex
+from .predictor import Predictor
+from .schemas import CaseCreated, Submission
+from .service_metrics import ServiceMetrics
+from .time_limits import TimeLimitPolicy
+
+
+async def register_submissions(submissions: list[Submission], predictor: Predictor, index: DuplicateIndex,
+                               session: Session, salt: str, metrics: ServiceMetrics,
+                               time_limits: TimeLimitPolicy) -> list[CaseCreated]:
+    """One model run for all of them; each case is stored in its own transaction, in order, so a later
+    submission of the same payload finds an earlier one as its duplicate."""
+    classifications, embeddings = await predictor.classify_and_embed(submissions)
+    created = []
+    for submission, classification, embedding in zip(submissions, classifications, embeddings):
+        metrics.observe_classification(classification)
+        fp = duplicate_store.submission_fingerprint(submission, classification, embedding, salt)
+        duplicates = []
+        if predictor.duplicate_scorer is not None:
+            duplicates = duplicate_store.find_duplicates(session, index, predictor.duplicate_scorer, fp)
+        case = case_store.register_case(session, submission, classification, salt, fp, duplicates, time_limits)
+        index.add(case.id, fp)
+        created.append(CaseCreated(id=case.id, created_at=case.created_at, classification=classification,
+                                   duplicates=duplicates, duplicate_group=case.duplicate_group))
+    return created
