@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     # Time limits per case state (JSON); None for the shipped policy (信访工作条例 limits).
     time_limits_file: Path | None = None
+    # Seconds between passes of the notification dispatcher and deadline scan; 0 turns it off.
+    notify_interval_s: float = 15.0
+    # `module:Class` of an SMS sender (see service/notifications.py); None logs messages instead.
+    sms_sender: str | None = None
+    # Staff duty numbers per department for due-soon and overdue SMS, e.g. {"hrss": ["13800000000"]}.
+    sms_recipients: dict[str, list[str]] = Field(default_factory=dict)
     # Salt for hashing contact numbers; by default a random one kept in the home directory.
     contact_salt: str | None = None
 

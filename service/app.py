@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -16,9 +18,11 @@ from petition_triage.model.taxonomy import load_taxonomy
 
 from .database import Database, migrate
 from .duplicate_index import DuplicateIndex
+from .notifications import Dispatcher, load_sms_sender
 from .keys import create_key, list_keys
 from .model_registry import ModelRegistry
-from .routes import cases, classify, duplicates, health, intake, lifecycle, models, review
+from .routes import (cases, classify, duplicates, health, intake, lifecycle, models, notifications, public, review,
+                     stats)
 from .service_metrics import ServiceMetrics
 from .time_limits import TimeLimitPolicy
 
@@ -62,7 +66,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             registry.start(session)
             loaded = app.state.duplicate_index.sync(session)
         logger.info("duplicate index: %d cases loaded", loaded)
+        dispatch = None
+        if settings.notify_interval_s > 0:
+            dispatch = asyncio.create_task(app.state.dispatcher.run_forever(
+                settings.notify_interval_s, timedelta(days=app.state.time_limits.due_soon_days), settings.sms_recipients))
         yield
+        if dispatch is not None:
+            dispatch.cancel()
         if registry.predictor is not None:
             await registry.predictor.batcher.stop()
         database.engine.dispose()
@@ -74,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.duplicate_index = DuplicateIndex()
     app.state.time_limits = TimeLimitPolicy.load(settings.time_limits_file)
+    app.state.dispatcher = Dispatcher(database, load_sms_sender(settings.sms_sender))
     app.state.contact_salt = settings.resolved_contact_salt()
 
     @app.middleware("http")
@@ -102,6 +113,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": "the database refused the operation; nothing was stored"}, status_code=503)
 
     for router in (health.router, classify.router, intake.router, lifecycle.router, cases.router, duplicates.router,
-                   review.router, models.router):
+                   review.router, models.router, notifications.router, public.router, stats.router):
         app.include_router(router)
     return app

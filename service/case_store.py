@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import math
 import re
+import secrets
 import uuid
 from pathlib import Path
 
@@ -15,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from petition_triage.privacy import contact_hash
 
-from . import lifecycle
+from . import lifecycle, notifications
 from .duplicate_store import add_fingerprint_and_links
 from .fingerprints import CONTACT_FIELDS, NAME_FIELDS, Fingerprint
 from .predictor import margin
@@ -48,12 +51,30 @@ def register_case(session: Session, submission: Submission, classification: Clas
         department_margin=_finite(margin(classification)), needs_review=classification.needs_review,
     )
     lifecycle.start(case, time_limits or TimeLimitPolicy.load())
+    case.region = str(submission.metadata.get("region") or "")[:128] or None
+    code = verification_code()
+    case.verification_hash = hash_verification_code(case.id, code)
     session.add(case)
+    session.flush()
     if fingerprint is not None:
-        session.flush()
         add_fingerprint_and_links(session, case, fingerprint, list(duplicates))
+    notifications.emit(session, "case.registered", case)
     session.commit()
+    case.verification_code = code  # handed to the petitioner once, never stored
     return case
+
+
+def verification_code() -> str:
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def hash_verification_code(case_id: str, code: str) -> str:
+    return hashlib.sha256(f"{case_id}:{code}".encode()).hexdigest()
+
+
+def check_verification_code(case: Case, code: str) -> bool:
+    expected = case.verification_hash or ""
+    return hmac.compare_digest(expected, hash_verification_code(case.id, code.strip()))
 
 
 def _finite(value: float) -> float | None:
@@ -133,6 +154,9 @@ def add_corrections(session: Session, case: Case, changes: dict[str, object], re
                                  to_value=encode(value), reason=reason, actor=actor, model_version=model_version,
                                  created_at=utcnow()))
     session.add_all(events)
+    if "department" in changes and changes["department"] != before.get("department"):
+        notifications.emit(session, "case.reassigned", case, from_department=before.get("department"),
+                           to_department=changes["department"])
     session.commit()
     session.refresh(case)
     return events

@@ -28,5 +28,6 @@ async def register_submissions(submissions: list[Submission], predictor: Predict
         case = case_store.register_case(session, submission, classification, salt, fp, duplicates, time_limits)
         index.add(case.id, fp)
         created.append(CaseCreated(id=case.id, created_at=case.created_at, classification=classification,
-                                   duplicates=duplicates, duplicate_group=case.duplicate_group))
+                                   duplicates=duplicates, duplicate_group=case.duplicate_group,
+                                   verification_code=case.verification_code))
     return created

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from . import notifications
 from .tables import Case, CaseEvent, utcnow
 from .time_limits import TimeLimitPolicy, add_days
 
@@ -69,6 +70,7 @@ def transition(session: Session, case: Case, to: str, actor: str, note: str | No
         case.accepted_at = now
     case.due_at = due_at(case, policy)
     case.events.append(event)
+    notifications.emit(session, "case.state_changed", case, from_state=event.from_state, to_state=to)
     session.commit()
     return event
 

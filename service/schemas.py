@@ -195,6 +195,8 @@ class CaseCreated(BaseModel):
     classification: Classification
     duplicates: list[DuplicateMatch] = Field(description="earlier duplicates and related cases, best first")
     duplicate_group: str | None = Field(description="the duplicate group the case joined (the id of its first case)")
+    verification_code: str = Field(description="give it to the petitioner with the case id: with both they can "
+                                               "check the case's status; shown only here, stored only hashed")
 
 
 class IntakeResult(BaseModel):
@@ -299,3 +301,79 @@ class Health(BaseModel):
     model_version: str | None = None
     database: str | None = None
     detail: str | None = None
+
+
+class CaseStatus(BaseModel):
+    """What a petitioner sees of their case: where it stands, nothing else."""
+
+    case_id: str
+    state: str
+    state_zh: str
+    registered_at: datetime
+    last_update: datetime
+    due_at: datetime | None
+    department: str | None
+
+
+class WebhookCreate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"url": "https://dispatch.example.gov.cn/hooks/petitions", "event_types": ["case.overdue", "case.due_soon"]}]})
+
+    url: str = Field(pattern=r"^https?://", max_length=2000)
+    secret: str | None = Field(default=None, min_length=16, max_length=128,
+                               description="HMAC-SHA256 key; generated when left out")
+    event_types: list[str] = Field(default_factory=list, description="empty for every event type")
+
+
+class WebhookView(BaseModel):
+    id: int
+    url: str
+    event_types: list[str]
+    active: bool
+    created_at: datetime
+    secret: str | None = Field(default=None, description="only in the answer that created it")
+
+
+class WebhookList(BaseModel):
+    items: list[WebhookView]
+
+
+class DeliveryView(BaseModel):
+    channel: str
+    status: str
+    attempts: int
+    last_error: str | None
+    delivered_at: datetime | None
+
+
+class NotificationView(BaseModel):
+    id: int
+    event_type: str
+    case_id: str | None
+    payload: dict
+    created_at: datetime
+    deliveries: list[DeliveryView]
+
+
+class NotificationList(BaseModel):
+    items: list[NotificationView]
+
+
+class TrendPoint(BaseModel):
+    period: str = Field(description="a Beijing-time day (2026-11-27) or week (2026-W48)")
+    cases: int
+
+
+class Stats(BaseModel):
+    bucket: Literal["day", "week"]
+    total: int
+    by_state: dict[str, int]
+    by_department: dict[str, int]
+    by_channel: dict[str, int]
+    by_type: dict[str, int]
+    by_risk: dict[str, int]
+    trend: list[TrendPoint]
+    overdue: int
+    duplicate_rate: float = Field(description="share of the cases that are in a duplicate group")
+    misroute_rate_by_department: dict[str, float] = Field(
+        description="per predicted department, the share of its cases whose department a reviewer corrected")

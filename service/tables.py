@@ -53,6 +53,9 @@ class Case(Base):
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     extensions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     extension_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A petitioner checks status with the case id and a code given once at registration (hash kept).
+    verification_hash: Mapped[str | None] = mapped_column(String(64))
+    region: Mapped[str | None] = mapped_column(String(128), index=True)  # as the channel reports it
 
     corrections: Mapped[list["Correction"]] = relationship(back_populates="case", order_by="Correction.id")
     events: Mapped[list["CaseEvent"]] = relationship(order_by="CaseEvent.id")
@@ -175,3 +178,47 @@ class LinkReview(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     link: Mapped[DuplicateLink] = relationship(back_populates="reviews")
+
+
+class WebhookSubscription(Base):
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(Text)
+    # The HMAC key the receiver checks signatures with; it must be kept to sign, so it is stored as given.
+    secret: Mapped[str] = mapped_column(String(128))
+    event_types: Mapped[list] = mapped_column(JSON)  # empty: every event
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Notification(Base):
+    """The outbox: written in the same transaction as the change it reports, so a crash loses none."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_type: Mapped[str] = mapped_column(String(32), index=True)
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    payload: Mapped[dict] = mapped_column(JSON)
+    # Events raised by the deadline scan carry a key, so each deadline is reported once.
+    dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class Delivery(Base):
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # webhook | sms
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("webhook_subscriptions.id"))
+    recipient: Mapped[str | None] = mapped_column(String(64))  # SMS: a staff duty number
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    notification: Mapped[Notification] = relationship()
+    subscription: Mapped[WebhookSubscription | None] = relationship()

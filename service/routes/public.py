@@ -1,0 +1,22 @@
+from fastapi import APIRouter, HTTPException, Query, status
+
+from .. import case_store
+from ..deps import SessionDep
+from ..lifecycle import STATE_NAMES
+from ..schemas import CaseStatus
+
+router = APIRouter(prefix="/v1/public", tags=["petitioners"])
+
+
+@router.get("/cases/{case_id}/status", response_model=CaseStatus)
+def case_status(case_id: str, session: SessionDep,
+                code: str = Query(min_length=6, max_length=6, description="the code given at registration")) -> CaseStatus:
+    """A petitioner's view of their case: its state and deadline, with no key but the case's own code.
+    A wrong code answers exactly like an unknown case, so ids cannot be probed."""
+    case = case_store.get_case(session, case_id)
+    if case is None or not case_store.check_verification_code(case, code):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no case with this id and code")
+    last = max([case.created_at, *(e.created_at for e in case.events)])
+    return CaseStatus(case_id=case.id, state=case.state, state_zh=STATE_NAMES.get(case.state, case.state),
+                      registered_at=case.created_at, last_update=last, due_at=case.due_at,
+                      department=case.predicted_department)
