@@ -99,6 +99,14 @@ def main() -> str:
                   f"them {scale['duplicate_recall_among_100k']}; index memory ≈ {scale['index_memory_mb']} MB; "
                   f"built in {scale['build_s']} s" + (f"; loaded from SQLite at start-up in {load_['load_s']} s." if load_
                                                       else "."), ""]
+    stats = load("stats.json")
+    if stats:
+        lines += ["## Statistics (`GET /v1/stats` queries, synthetic cases)", "",
+                  "| database | cases | query | median ms |", "|---|---|---|---|"]
+        for engine, r in stats.items():
+            for name, q in r["queries"].items():
+                lines.append(f"| {engine} | {r['cases']:,} | {name} | {q['median_ms']} |")
+        lines.append("")
     text = "\n".join(lines)
     (REPO_ROOT / "bench" / "RESULTS.md").write_text(text, encoding="utf-8")
     return text
