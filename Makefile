@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test model bench clean
+.PHONY: install browser run test model bench screenshots clean
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,19 @@ install: $(BIN)/.installed
 run: install
 	$(BIN)/petition-triage serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
 
-test: install
+# The browser tests drive Debian's chromium (with a Chinese font); a fresh machine gets them here.
+browser:
+	@(command -v chromium >/dev/null && fc-list :lang=zh | grep -q .) || \
+		(apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null) \
+		|| (echo "could not install Debian's chromium: the browser tests will fail" >&2)
+
+test: install browser
 	$(BIN)/python -m pytest
+
+# Screenshots of the web pages on the shipped model, for the README.
+screenshots: install browser
+	PETITION_TRIAGE_UI_MODEL=models/default PETITION_TRIAGE_SCREENSHOTS=docs/screenshots \
+		$(BIN)/python -m pytest -q tests/test_pages.py -k browser
 
 # Trains, exports and evaluates the default model on data_samples/, then promotes it to
 # models/default only if it is not worse on the test split than the model there.

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     sms_sender: str | None = None
     # Staff duty numbers per department for due-soon and overdue SMS, e.g. {"hrss": ["13800000000"]}.
     sms_recipients: dict[str, list[str]] = Field(default_factory=dict)
+    # Signs the web pages' session cookies; by default a random one kept in the home directory.
+    session_secret: str | None = None
     # Salt for hashing contact numbers; by default a random one kept in the home directory.
     contact_salt: str | None = None
 
@@ -51,9 +53,14 @@ class Settings(BaseSettings):
         return self.home / "models"
 
     def resolved_contact_salt(self) -> str:
-        if self.contact_salt:
-            return self.contact_salt
-        path = self.home / "contact_salt"
+        return self.contact_salt or self._home_secret("contact_salt")
+
+    def resolved_session_secret(self) -> str:
+        return self.session_secret or self._home_secret("session_secret")
+
+    def _home_secret(self, name: str) -> str:
+        """A random secret made once and kept in the home directory (so restarts keep it)."""
+        path = self.home / name
         if not path.exists():
             import secrets
 

@@ -7,9 +7,12 @@ import logging
 import time
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from petition_triage import __version__
@@ -21,7 +24,7 @@ from .duplicate_index import DuplicateIndex
 from .notifications import Dispatcher, load_sms_sender
 from .keys import create_key, list_keys
 from .model_registry import ModelRegistry
-from .routes import (cases, classify, duplicates, health, intake, lifecycle, models, notifications, public, review,
+from .routes import (pages, cases, classify, duplicates, health, intake, lifecycle, models, notifications, public, review,
                      stats)
 from .service_metrics import ServiceMetrics
 from .time_limits import TimeLimitPolicy
@@ -86,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.time_limits = TimeLimitPolicy.load(settings.time_limits_file)
     app.state.dispatcher = Dispatcher(database, load_sms_sender(settings.sms_sender))
     app.state.contact_salt = settings.resolved_contact_salt()
+    app.state.session_secret = settings.resolved_session_secret()
 
     @app.middleware("http")
     async def limit_body_and_measure(request: Request, call_next):
@@ -112,6 +116,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         logger.error("database error on %s: %s", request.url.path, exc)
         return JSONResponse({"detail": "the database refused the operation; nothing was stored"}, status_code=503)
 
+    @app.exception_handler(pages.SignInRequired)
+    async def sign_in(request: Request, exc: pages.SignInRequired) -> RedirectResponse:
+        return RedirectResponse(f"/ui/login?next={quote(exc.next_url)}", status_code=303)
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/ui/queue", status_code=303)
+
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.include_router(pages.router)
     for router in (health.router, classify.router, intake.router, lifecycle.router, cases.router, duplicates.router,
                    review.router, models.router, notifications.router, public.router, stats.router):
         app.include_router(router)

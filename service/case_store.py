@@ -86,6 +86,10 @@ def get_case(session: Session, case_id: str) -> Case | None:
                           .options(selectinload(Case.corrections), selectinload(Case.events)))
 
 
+def get_cases(session: Session, case_ids: set[str]) -> list[Case]:
+    return list(session.scalars(select(Case).where(Case.id.in_(case_ids)))) if case_ids else []
+
+
 def is_overdue(case: Case, now: datetime | None = None) -> bool:
     return case.due_at is not None and as_utc(case.due_at) < (now or utcnow())
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from .duplicate_index import DuplicateIndex
 from .duplicate_scorer import DuplicateScorer
+from . import web_session
 from .keys import find_key, role_allows
 from .predictor import Predictor
 from .tables import ApiKey
@@ -55,6 +56,11 @@ def require_duplicate_scorer(predictor: Predictor) -> DuplicateScorer:
 def _caller(request: Request, bearer: HTTPAuthorizationCredentials | None = Security(_bearer),
             header_key: str | None = Security(_header)) -> ApiKey:
     key = header_key or (bearer.credentials if bearer else None)
+    if not key and request.method in ("GET", "HEAD"):
+        # The web pages' charts read the API with their session cookie; writes need a key or a form's CSRF token.
+        signed_in = session_key(request)
+        if signed_in is not None:
+            return signed_in
     if not key:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="missing API key: send 'Authorization: Bearer <key>' "
                             "or 'X-API-Key: <key>'", headers={"WWW-Authenticate": "Bearer"})
@@ -64,6 +70,16 @@ def _caller(request: Request, bearer: HTTPAuthorizationCredentials | None = Secu
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="unknown or revoked API key",
                             headers={"WWW-Authenticate": "Bearer"})
     return row
+
+
+def session_key(request: Request) -> ApiKey | None:
+    """The unrevoked key whose session cookie the request carries, if any."""
+    key_id = web_session.read(request.app.state.session_secret, request.cookies.get(web_session.COOKIE))
+    if key_id is None:
+        return None
+    with request.app.state.database.sessions() as session:
+        row = session.get(ApiKey, key_id)
+    return row if row is not None and row.revoked_at is None else None
 
 
 def require(role: str):
