@@ -22,7 +22,7 @@ from petition_triage.model.taxonomy import load_taxonomy
 from .database import Database, migrate
 from .duplicate_index import DuplicateIndex
 from .notifications import Dispatcher, load_sms_sender
-from .keys import create_key, list_keys
+from .keys import KeyCache, create_key, list_keys
 from .model_registry import ModelRegistry
 from .routes import (pages, cases, classify, duplicates, health, intake, lifecycle, models, notifications, public, review,
                      stats)
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.dispatcher = Dispatcher(database, load_sms_sender(settings.sms_sender))
     app.state.contact_salt = settings.resolved_contact_salt()
     app.state.session_secret = settings.resolved_session_secret()
+    app.state.key_cache = KeyCache()
 
     @app.middleware("http")
     async def limit_body_and_measure(request: Request, call_next):

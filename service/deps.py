@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from .duplicate_index import DuplicateIndex
 from .duplicate_scorer import DuplicateScorer
 from . import web_session
-from .keys import find_key, role_allows
+from .keys import role_allows
 from .predictor import Predictor
 from .tables import ApiKey
 
@@ -64,8 +64,7 @@ def _caller(request: Request, bearer: HTTPAuthorizationCredentials | None = Secu
     if not key:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="missing API key: send 'Authorization: Bearer <key>' "
                             "or 'X-API-Key: <key>'", headers={"WWW-Authenticate": "Bearer"})
-    with request.app.state.database.sessions() as session:
-        row = find_key(session, key)
+    row = request.app.state.key_cache.lookup(request.app.state.database, key)
     if row is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="unknown or revoked API key",
                             headers={"WWW-Authenticate": "Bearer"})

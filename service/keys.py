@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from .tables import ApiKey, utcnow
@@ -51,3 +54,37 @@ def find_key(session: Session, key: str) -> ApiKey | None:
 
 def list_keys(session: Session) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+
+class KeyCache:
+    """Keys verified recently, so classification keeps answering while the database is away.
+
+    A key verified less than `fresh_s` ago is trusted without a lookup (so a revocation takes effect
+    within `fresh_s`); while the database is unreachable, one verified less than `stale_s` ago still is.
+    Only hashes are kept.
+    """
+
+    def __init__(self, fresh_s: float = 30.0, stale_s: float = 3600.0) -> None:
+        self.fresh_s, self.stale_s = fresh_s, stale_s
+        self._verified: dict[str, tuple[ApiKey, float]] = {}
+        self._lock = threading.Lock()
+
+    def lookup(self, database, key: str) -> ApiKey | None:
+        digest = hash_key(key)
+        with self._lock:
+            cached = self._verified.get(digest)
+        if cached is not None and time.monotonic() - cached[1] < self.fresh_s:
+            return cached[0]
+        try:
+            with database.sessions() as session:
+                row = find_key(session, key)
+        except OperationalError:
+            if cached is not None and time.monotonic() - cached[1] < self.stale_s:
+                return cached[0]
+            raise
+        with self._lock:
+            if row is None:
+                self._verified.pop(digest, None)
+            else:
+                self._verified[digest] = (row, time.monotonic())
+        return row
