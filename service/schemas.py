@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 MAX_TEXT_CHARS = 20_000
 MAX_TITLE_CHARS = 500
 MAX_BATCH = 64
+# Row ids and offsets beyond a 32-bit integer cannot exist; bounding them keeps huge numbers a 422.
+MAX_ROW_ID = 2**31 - 1
 
 Channel = Literal["hotline", "mailbox", "web", "wechat", "letter", "other"]
 

@@ -1,10 +1,10 @@
 from datetime import datetime, timedelta, timezone
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 
 from .. import duplicate_store
 from ..deps import DuplicateIndexDep, IntakeKey, PredictorDep, ReviewerKey, SessionDep, require_duplicate_scorer
-from ..schemas import (DuplicateLinkView, DuplicateSearchRequest, DuplicateSearchResponse, HotIssues,
+from ..schemas import (MAX_ROW_ID, DuplicateLinkView, DuplicateSearchRequest, DuplicateSearchResponse, HotIssues,
                        LinkReviewRequest)
 
 router = APIRouter(prefix="/v1", tags=["duplicates"])
@@ -23,7 +23,8 @@ async def search_duplicates(query: DuplicateSearchRequest, predictor: PredictorD
 
 
 @router.post("/duplicate-links/{link_id}/review", response_model=DuplicateLinkView)
-def review_link(link_id: int, review: LinkReviewRequest, session: SessionDep, reviewer: ReviewerKey) -> DuplicateLinkView:
+def review_link(review: LinkReviewRequest, session: SessionDep, reviewer: ReviewerKey,
+                link_id: int = Path(ge=1, le=MAX_ROW_ID)) -> DuplicateLinkView:
     """Confirms or splits a link found by search. The review is an event; a split takes the case out of
     its duplicate group, a later confirm puts it back."""
     link = duplicate_store.get_link(session, link_id)

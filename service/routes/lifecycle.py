@@ -4,7 +4,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from .. import case_store, lifecycle
 from ..deps import ReviewerKey, SessionDep
-from ..schemas import CaseDetail, CaseList, CaseSummary, ExtensionRequest, State, TransitionRequest
+from ..schemas import MAX_ROW_ID, CaseDetail, CaseList, CaseSummary, ExtensionRequest, State, TransitionRequest
 from .cases import case_detail
 
 router = APIRouter(prefix="/v1/cases", tags=["lifecycle"])
@@ -16,7 +16,7 @@ def list_cases(request: Request, session: SessionDep, _: ReviewerKey,
                due: Literal["overdue", "due_soon"] | None = Query(None, description="overdue, or due within the "
                                                                                "policy's due-soon days"),
                department: str | None = None, channel: str | None = None,
-               limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> CaseList:
+               limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_ROW_ID)) -> CaseList:
     """Cases by state and deadline, soonest deadline first: what is overdue, what falls due soon."""
     cases, total = case_store.list_cases(session, state=state, due=due, department=department, channel=channel,
                                          due_soon_days=request.app.state.time_limits.due_soon_days,

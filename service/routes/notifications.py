@@ -1,12 +1,12 @@
 import secrets
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..deps import AdminKey, ReviewerKey, SessionDep
 from ..notifications import EVENT_TYPES
-from ..schemas import (DeliveryView, NotificationList, NotificationView, WebhookCreate, WebhookList, WebhookView)
+from ..schemas import (MAX_ROW_ID, DeliveryView, NotificationList, NotificationView, WebhookCreate, WebhookList, WebhookView)
 from ..tables import Delivery, Notification, WebhookSubscription
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
@@ -36,7 +36,7 @@ def list_webhooks(session: SessionDep, _: AdminKey) -> WebhookList:
 
 
 @router.delete("/webhooks/{webhook_id}", response_model=WebhookView)
-def deactivate_webhook(webhook_id: int, session: SessionDep, _: AdminKey) -> WebhookView:
+def deactivate_webhook(session: SessionDep, _: AdminKey, webhook_id: int = Path(ge=1, le=MAX_ROW_ID)) -> WebhookView:
     """Stops deliveries to a subscriber; what it was sent stays on record."""
     row = session.get(WebhookSubscription, webhook_id)
     if row is None:

@@ -6,6 +6,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
@@ -15,7 +16,7 @@ from ..deps import SessionDep, session_key
 from ..keys import find_key, role_allows
 from ..lifecycle import STATE_NAMES, TRANSITIONS
 from ..predictor import ModelCheckError
-from ..schemas import CorrectionRequest
+from ..schemas import MAX_ROW_ID, CorrectionRequest
 from ..tables import ApiKey, as_utc, utcnow
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -149,7 +150,8 @@ def correct(case_id: str, request: Request, session: SessionDep, user: ApiKey = 
 
 
 @router.post("/links/{link_id}/review", dependencies=[Depends(_csrf)])
-def review_link(link_id: int, session: SessionDep, user: ApiKey = Depends(_user("reviewer")),
+def review_link(session: SessionDep, user: ApiKey = Depends(_user("reviewer")),
+                link_id: int = PathParam(ge=1, le=MAX_ROW_ID),
                 action: str = Form(...), case_id: str = Form(...)):
     link = duplicate_store.get_link(session, link_id)
     if link is None:
