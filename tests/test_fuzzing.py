@@ -3,6 +3,7 @@ the text pipeline (hypothesis): whatever arrives, no 500 and no crash."""
 
 from __future__ import annotations
 
+import pytest
 import schemathesis
 from conftest import running_service
 from hypothesis import HealthCheck, given, settings
@@ -49,3 +50,46 @@ def test_text_pipeline_takes_any_text(text):
 
     fp = fingerprint(text or "x", None, np.ones(4, dtype=np.float32), {"phone": text[:20] or None}, "salt")
     assert fp.text_hash and len(fp.minhash) == 64
+
+
+@pytest.fixture
+def service(tmp_path, hand_scored_model):
+    with running_service(Settings(home=tmp_path / "home", model_dir=hand_scored_model, notify_interval_s=0,
+                                  database_url=f"sqlite:///{tmp_path}/bad.db", max_body_bytes=300_000)) as client:
+        yield client
+
+
+@pytest.mark.parametrize("body, content_type", [
+    (b'{"text": "\xff\xfe\xfa"}', "application/json"),
+    (b"\x00\x01\x02", "application/json"),
+    (("{\"text\": \"x\", \"metadata\": " + "{\"a\": " * 2000 + "1" + "}" * 2000 + "}").encode(), "application/json"),
+    (b'{"text": "\\u0000 NUL"}', "application/json"),
+    (b'{"text": 12345}', "application/json"),
+])
+def test_malformed_bodies_are_4xx(service, body, content_type):
+    response = service.post("/v1/classify", content=body, headers={**service.keys["intake"], "Content-Type": content_type})
+    assert 400 <= response.status_code < 500, response.text
+
+
+def test_huge_batches_and_bodies_are_refused(service):
+    batch = service.post("/v1/classify:batch", json={"items": [{"text": "路灯坏了"}] * 65}, headers=service.keys["intake"])
+    assert batch.status_code == 422 and "64" in batch.text
+    big = service.post("/v1/cases", content=b'{"text": "' + b"a" * 400_000 + b'"}',
+                       headers={**service.keys["intake"], "Content-Type": "application/json"})
+    assert big.status_code == 413
+
+
+def test_injection_strings_are_stored_as_text_and_rendered_escaped(service):
+    hostile = "'); DROP TABLE cases; -- <script>alert('x')</script><img src=x onerror=alert(1)> 小区路灯坏了"
+    created = service.post("/v1/cases", json={"text": hostile, "title": "<b>标题</b>", "channel": "web",
+                                              "metadata": {"note": "1 OR 1=1"}}, headers=service.keys["intake"])
+    assert created.status_code == 201
+    case_id = created.json()["id"]
+    assert service.get(f"/v1/cases/{case_id}", headers=service.keys["reviewer"]).json()["text"] == hostile
+    key = service.keys["reviewer"]["Authorization"].removeprefix("Bearer ")
+    service.post("/ui/login", data={"key": key})
+    page = service.get(f"/ui/cases/{case_id}").text
+    assert "<script>alert" not in page and "<img src=x" not in page and "<b>标题</b>" not in page
+    assert "&lt;script&gt;" in page
+    queue = service.get("/ui/queue").text
+    assert "<script>alert" not in queue
