@@ -99,6 +99,18 @@ def main() -> str:
                   f"them {scale['duplicate_recall_among_100k']}; index memory ≈ {scale['index_memory_mb']} MB; "
                   f"built in {scale['build_s']} s" + (f"; loaded from SQLite at start-up in {load_['load_s']} s." if load_
                                                       else "."), ""]
+    soak = load("soak.json")
+    if soak:
+        lines += [f"## Soak ({soak['clients']} closed-loop clients for {soak['seconds']:.0f} s against PostgreSQL; "
+                  "70% classify, 30% register)", "",
+                  f"{soak['requests']} requests, {soak['errors']} errors; service memory "
+                  f"{soak['rss_mb'][0][1]} MB at start, {soak['rss_mb'][-1][1]} MB at the end (growth after warm-up: "
+                  f"{soak['rss_growth_mb']} MB).", "",
+                  "| window from (s) | requests/s | errors | p50 ms | p95 ms | p99 ms |", "|---|---|---|---|---|---|"]
+        for w in soak["windows"]:
+            lines.append(f"| {w['from_s']} | {w['requests_per_s']} | {w['errors']} | {w['p50_ms']} | {w['p95_ms']} | "
+                         f"{w['p99_ms']} |")
+        lines.append("")
     stats = load("stats.json")
     if stats:
         lines += ["## Statistics (`GET /v1/stats` queries, synthetic cases)", "",

@@ -1,0 +1,120 @@
+"""Soak: the service held at capacity for several minutes against PostgreSQL.
+
+Starts `petition-triage serve` on a throw-away PostgreSQL database, runs `--clients` closed-loop
+asyncio clients (each sends its next request as soon as the last is answered, so the service is
+saturated) for `--seconds`: 70% `POST /v1/classify`, 30% `POST /v1/cases` (classification, duplicate
+search and storage). Records errors, latency per 30-second window and the service's memory every
+15 seconds. Writes bench/results/soak.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import psycopg
+from bench_http import BIN, free_port, percentiles
+
+from petition_triage.config import REPO_ROOT
+from petition_triage.training.corpus import read_records
+
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+DATABASE = "pt_bench_soak"
+
+
+def rss_mb(pid: int) -> float:
+    return round(int(Path(f"/proc/{pid}/status").read_text().split("VmRSS:")[1].split()[0]) / 1024, 1)
+
+
+async def soak(url: str, key: str, texts: list[str], clients: int, seconds: float, pid: int) -> dict:
+    samples: list[tuple[float, float, int]] = []  # (time since start, latency, status)
+    memory: list[tuple[int, float]] = []
+    started = time.perf_counter()
+    deadline = started + seconds
+
+    async def client(n: int) -> None:
+        i = n
+        async with httpx.AsyncClient(base_url=url, headers={"X-API-Key": key}, timeout=60) as http:
+            while time.perf_counter() < deadline:
+                text = texts[i % len(texts)]
+                store = i % 10 < 3
+                i += clients
+                t0 = time.perf_counter()
+                try:
+                    response = await (http.post("/v1/cases", json={"text": text, "channel": "web"}) if store
+                                      else http.post("/v1/classify", json={"text": text}))
+                    status = response.status_code
+                except httpx.HTTPError:
+                    status = 0
+                samples.append((t0 - started, time.perf_counter() - t0, status))
+
+    async def watch_memory() -> None:
+        while time.perf_counter() < deadline:
+            memory.append((round(time.perf_counter() - started), rss_mb(pid)))
+            await asyncio.sleep(15)
+
+    await asyncio.gather(watch_memory(), *(client(n) for n in range(clients)))
+    windows = []
+    for start in range(0, int(seconds), 30):
+        window = [s for s in samples if start <= s[0] < start + 30]
+        if window:
+            windows.append({"from_s": start, "requests": len(window), "requests_per_s": round(len(window) / 30, 2),
+                            "errors": sum(1 for s in window if s[2] not in (200, 201)),
+                            **percentiles([s[1] for s in window])})
+    return {"clients": clients, "seconds": seconds, "requests": len(samples),
+            "errors": sum(1 for s in samples if s[2] not in (200, 201)), "windows": windows, "rss_mb": memory,
+            "rss_growth_mb": round(memory[-1][1] - memory[1][1], 1) if len(memory) > 2 else None}
+
+
+def main() -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=str(REPO_ROOT / "models" / "default"))
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=240)
+    args = parser.parse_args()
+    texts = [r["text"] for r in read_records(REPO_ROOT / "data_samples" / "test.jsonl")]
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DATABASE}"')
+    try:
+        with tempfile.TemporaryDirectory() as home:
+            env = {**os.environ, "PETITION_TRIAGE_HOME": home, "PETITION_TRIAGE_MODEL_DIR": args.model,
+                   "PETITION_TRIAGE_LOG_LEVEL": "WARNING",
+                   "DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{DATABASE}"}
+            key = subprocess.run([str(BIN), "keys", "create", "--name", "soak", "--role", "intake"], env=env,
+                                 capture_output=True, text=True, check=True).stdout.strip()
+            port = free_port()
+            server = subprocess.Popen([str(BIN), "serve", "--port", str(port)], env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            url = f"http://127.0.0.1:{port}"
+            try:
+                for _ in range(120):
+                    try:
+                        if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    time.sleep(0.5)
+                else:
+                    raise RuntimeError("the service did not become ready in 60 s")
+                result = asyncio.run(soak(url, key, texts, args.clients, args.seconds, server.pid))
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+    result["model"] = args.model
+    (REPO_ROOT / "bench" / "results" / "soak.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(), indent=2))
