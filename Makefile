@@ -45,6 +45,7 @@ bench: install
 	$(BIN)/python bench/bench_inference.py --pytorch $(RUN_DIR)/pytorch
 	$(BIN)/python bench/bench_http.py
 	$(BIN)/python bench/bench_duplicates.py
+	$(BIN)/python bench/bench_places.py
 	$(BIN)/python bench/bench_stats.py
 	$(BIN)/python bench/bench_soak.py
 	$(BIN)/python bench/summarize.py

@@ -99,6 +99,15 @@ def main() -> str:
                   f"them {scale['duplicate_recall_among_100k']}; index memory ≈ {scale['index_memory_mb']} MB; "
                   f"built in {scale['build_s']} s" + (f"; loaded from SQLite at start-up in {load_['load_s']} s." if load_
                                                       else "."), ""]
+    places = load("places.json")
+    if places:
+        lines += [f"## Place extraction ({places['records']} test records, {places['source']}; "
+                  f"{places['ms_per_text']} ms per text)", "",
+                  "| level | right (incl. both absent) | missed | wrong | spurious |", "|---|---|---|---|---|"]
+        for level, c in places["levels"].items():
+            lines.append(f"| {level} | {c['accuracy']:.3f} | {c.get('missed', 0)} | {c.get('wrong', 0)} | "
+                         f"{c.get('spurious', 0)} |")
+        lines.append("")
     soak = load("soak.json")
     if soak:
         lines += [f"## Soak ({soak['clients']} closed-loop clients for {soak['seconds']:.0f} s against PostgreSQL; "

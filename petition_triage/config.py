@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     # Time limits per case state (JSON); None for the shipped policy (信访工作条例 limits).
     time_limits_file: Path | None = None
+    # The routing table (JSON); None for the shipped Qinghai default (service/policy/routing_table.json).
+    routing_table_file: Path | None = None
     # Seconds between passes of the notification dispatcher and deadline scan; 0 turns it off.
     notify_interval_s: float = 15.0
     # `module:Class` of an SMS sender (see service/notifications.py); None logs messages instead.

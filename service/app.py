@@ -24,8 +24,9 @@ from .duplicate_index import DuplicateIndex
 from .notifications import Dispatcher, load_sms_sender
 from .keys import KeyCache, create_key, list_keys
 from .model_registry import ModelRegistry
-from .routes import (pages, cases, classify, duplicates, health, intake, lifecycle, models, notifications, public, review,
+from .routes import (pages, routing_table, cases, classify, duplicates, health, intake, lifecycle, models, notifications, public, review,
                      stats)
+from .routing import RoutingTable
 from .service_metrics import ServiceMetrics
 from .time_limits import TimeLimitPolicy
 
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with database.sessions() as session:
             registry.start(session)
             loaded = app.state.duplicate_index.sync(session)
+            app.state.routing = routing_table.latest_table(session) or app.state.routing
         logger.info("duplicate index: %d cases loaded", loaded)
         dispatch = None
         if settings.notify_interval_s > 0:
@@ -87,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.duplicate_index = DuplicateIndex()
     app.state.time_limits = TimeLimitPolicy.load(settings.time_limits_file)
+    app.state.routing = RoutingTable.load(settings.routing_table_file)
     app.state.dispatcher = Dispatcher(database, load_sms_sender(settings.sms_sender))
     app.state.contact_salt = settings.resolved_contact_salt()
     app.state.session_secret = settings.resolved_session_secret()
@@ -128,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(pages.router)
     for router in (health.router, classify.router, intake.router, lifecycle.router, cases.router, duplicates.router,
-                   review.router, models.router, notifications.router, public.router, stats.router):
+                   review.router, models.router, notifications.router, public.router, stats.router,
+                   routing_table.router):
         app.include_router(router)
     return app

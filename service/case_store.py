@@ -121,14 +121,16 @@ def current_labels(case: Case) -> dict[str, str | list[str] | None]:
     labels: dict[str, str | list[str] | None] = {
         "type": case.predicted_type, "department": case.predicted_department, "risk": case.predicted_risk,
         "risk_reasons": sorted({r["code"] for r in risk.get("reasons", [])}),
+        "office": (case.classification.get("route") or {}).get("office"),
     }
     for event in case.corrections:
         labels[event.field] = json.loads(event.to_value) if event.field == "risk_reasons" else event.to_value
     return labels
 
 
-def validate_correction(request: CorrectionRequest, allowed: dict[str, list[str]]) -> dict[str, object]:
-    """The fields being changed; unknown labels raise ValueError naming the allowed ones."""
+def validate_correction(request: CorrectionRequest, allowed: dict[str, list[str]],
+                        offices: set[str] | None = None) -> dict[str, object]:
+    """The fields being changed; unknown labels (or offices not in the routing table) raise ValueError."""
     changes: dict[str, object] = {}
     for field in ("type", "department", "risk"):
         value = getattr(request, field)
@@ -142,8 +144,12 @@ def validate_correction(request: CorrectionRequest, allowed: dict[str, list[str]
         if unknown:
             raise ValueError(f"unknown risk reasons {unknown}; allowed: {', '.join(allowed.get('reasons', []))}")
         changes["risk_reasons"] = sorted(set(request.risk_reasons))
+    if request.office is not None:
+        if offices is not None and request.office not in offices:
+            raise ValueError(f"unknown office {request.office!r}: not in the routing table in force")
+        changes["office"] = request.office
     if not changes:
-        raise ValueError("a correction must set at least one of type, department, risk, risk_reasons")
+        raise ValueError("a correction must set at least one of type, department, risk, risk_reasons, office")
     return changes
 
 

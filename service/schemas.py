@@ -87,6 +87,33 @@ class Keyword(BaseModel):
     weight: float
 
 
+class PlaceView(BaseModel):
+    province: str | None
+    city: str | None
+    county: str | None
+    town: str | None
+    code: str | None = Field(description="administrative division code of the most specific level known")
+    source: Literal["text", "channel", "text+channel", "none"]
+    objects: list[str] = Field(description="named objects the matter is about: 小区、学校、医院、道路、企业…")
+
+
+class RouteOptionView(BaseModel):
+    office: str
+    department: str
+    rule: str | None
+
+
+class RouteView(BaseModel):
+    office: str = Field(description="the receiving office (事权单位), or the human dispatcher")
+    department: str | None
+    region_code: str | None
+    rule: str | None = Field(description="the routing rule that fired; null when a person must decide")
+    confidence: float
+    reason: str
+    options: list[RouteOptionView] = Field(description="the candidates shown to the dispatcher when it is split")
+    table_version: str
+
+
 class Classification(BaseModel):
     type: TypePrediction | None
     department: DepartmentPrediction | None
@@ -95,6 +122,8 @@ class Classification(BaseModel):
     needs_review: bool
     review_reasons: list[str]
     model_version: str
+    place: PlaceView | None = None
+    route: RouteView | None = None
 
 
 class BatchResponse(BaseModel):
@@ -111,6 +140,7 @@ class CorrectionRequest(BaseModel):
     department: str | None = None
     risk: str | None = None
     risk_reasons: list[str] | None = None
+    office: str | None = Field(default=None, max_length=200, description="the receiving office (a routing-table office)")
     reason: str | None = Field(default=None, max_length=2000)
 
 
@@ -379,3 +409,11 @@ class Stats(BaseModel):
     duplicate_rate: float = Field(description="share of the cases that are in a duplicate group")
     misroute_rate_by_department: dict[str, float] = Field(
         description="per predicted department, the share of its cases whose department a reviewer corrected")
+
+
+class RoutingTableInfo(BaseModel):
+    version: str
+    dispatcher: str
+    rules: int
+    offices: int
+    problems: list[str] = Field(description="rules that conflict or can never fire")

@@ -222,3 +222,15 @@ class Delivery(Base):
 
     notification: Mapped[Notification] = relationship()
     subscription: Mapped[WebhookSubscription | None] = relationship()
+
+
+class RoutingTableVersion(Base):
+    """Every routing table an admin put in place; the newest is in force."""
+
+    __tablename__ = "routing_tables"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version: Mapped[str] = mapped_column(String(64))
+    content: Mapped[dict] = mapped_column(JSON)
+    actor: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -17,7 +17,7 @@ async def register_case(submission: Submission, predictor: PredictorDep, index: 
     duplicate scorer), and stores it with all of that."""
     state = request.app.state
     (created,) = await register_submissions([submission], predictor, index, session, state.contact_salt, state.metrics,
-                                       state.time_limits)
+                                       state.time_limits, state.routing)
     return created
 
 
@@ -32,13 +32,13 @@ def read_case(case_id: str, session: SessionDep, _: ReviewerKey) -> CaseDetail:
 
 @router.post("/{case_id}/corrections", response_model=CaseDetail)
 def correct_case(case_id: str, correction: CorrectionRequest, session: SessionDep, reviewer: ReviewerKey,
-                 predictor: PredictorDep) -> CaseDetail:
+                 predictor: PredictorDep, request: Request) -> CaseDetail:
     """Records a reviewer's correction as events (who, when, from what, to what); nothing is overwritten."""
     case = case_store.get_case(session, case_id)
     if case is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no case with id {case_id!r}")
     try:
-        changes = case_store.validate_correction(correction, predictor.model.labels)
+        changes = case_store.validate_correction(correction, predictor.model.labels, request.app.state.routing.offices)
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc))
     case_store.add_corrections(session, case, changes, correction.reason, reviewer.name, case.model_version)

@@ -1,6 +1,7 @@
 from fastapi import APIRouter, Request
 
 from ..deps import IntakeKey, PredictorDep
+from ..intake import attach_routes
 from ..schemas import BatchRequest, BatchResponse, Classification, Submission
 
 router = APIRouter(prefix="/v1", tags=["classify"])
@@ -9,7 +10,7 @@ router = APIRouter(prefix="/v1", tags=["classify"])
 @router.post("/classify", response_model=Classification)
 async def classify(submission: Submission, predictor: PredictorDep, _: IntakeKey, request: Request) -> Classification:
     """Classifies one submission: type, department top-k, risk with reasons, keywords, needs_review."""
-    (result,) = await predictor.classify([submission])
+    (result,) = attach_routes(await predictor.classify([submission]), [submission], request.app.state.routing)
     request.app.state.metrics.observe_classification(result)
     return result
 
@@ -17,7 +18,7 @@ async def classify(submission: Submission, predictor: PredictorDep, _: IntakeKey
 @router.post("/classify:batch", response_model=BatchResponse)
 async def classify_batch(batch: BatchRequest, predictor: PredictorDep, _: IntakeKey, request: Request) -> BatchResponse:
     """Classifies up to 64 submissions in one call."""
-    results = await predictor.classify(batch.items)
+    results = attach_routes(await predictor.classify(batch.items), batch.items, request.app.state.routing)
     for result in results:
         request.app.state.metrics.observe_classification(result)
     return BatchResponse(items=results)

@@ -133,16 +133,18 @@ def case_page(case_id: str, request: Request, session: SessionDep, user: ApiKey 
 
 @router.post("/cases/{case_id}/corrections", dependencies=[Depends(_csrf)])
 def correct(case_id: str, request: Request, session: SessionDep, user: ApiKey = Depends(_user("reviewer")),
-            type: str = Form(""), department: str = Form(""), risk: str = Form(""), reason: str = Form("")):
+            type: str = Form(""), department: str = Form(""), risk: str = Form(""), office: str = Form(""),
+            reason: str = Form("")):
     case = case_store.get_case(session, case_id)
     if case is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no case with id {case_id!r}")
     current = case_store.current_labels(case)
-    wanted = {field: value for field, value in (("type", type), ("department", department), ("risk", risk))
-              if value and value != current.get(field)}
+    wanted = {field: value for field, value in (("type", type), ("department", department), ("risk", risk),
+                                                ("office", office.strip())) if value and value != current.get(field)}
     try:
         request_model = CorrectionRequest(**wanted, reason=reason or None)
-        changes = case_store.validate_correction(request_model, request.app.state.registry.predictor.model.labels)
+        changes = case_store.validate_correction(request_model, request.app.state.registry.predictor.model.labels,
+                                                 request.app.state.routing.offices)
     except ValueError as exc:
         return RedirectResponse(f"/ui/cases/{case_id}?error={quote(str(exc))}", status.HTTP_303_SEE_OTHER)
     case_store.add_corrections(session, case, changes, reason or None, user.name, case.model_version)

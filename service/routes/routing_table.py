@@ -1,0 +1,52 @@
+from fastapi import APIRouter, Body, HTTPException, Request, status
+from sqlalchemy import select
+
+from ..deps import AdminKey, ReviewerKey, SessionDep
+from ..routing import RoutingTable
+from ..schemas import RoutingTableInfo
+from ..tables import RoutingTableVersion
+
+router = APIRouter(prefix="/v1/routing-table", tags=["routing"])
+
+
+def _info(table: RoutingTable) -> RoutingTableInfo:
+    return RoutingTableInfo(version=table.version, dispatcher=table.dispatcher, rules=len(table.rules),
+                            offices=len({r.office for r in table.rules}), problems=table.check())
+
+
+@router.get("", response_model=RoutingTableInfo)
+def current_table(request: Request, _: ReviewerKey) -> RoutingTableInfo:
+    """The routing table in force: its version, size, and any rule that conflicts or can never fire."""
+    return _info(request.app.state.routing)
+
+
+@router.get("/rules")
+def current_rules(request: Request, _: AdminKey) -> dict:
+    """The whole table, in the shape `PUT` takes, for editing."""
+    return request.app.state.routing.to_dict()
+
+
+@router.put("", response_model=RoutingTableInfo)
+def replace_table(request: Request, session: SessionDep, admin: AdminKey, table: dict = Body(
+        examples=[{"version": "2026-12-01", "dispatcher": "青海省信访局人工分办", "rules": [
+            {"id": "hrss-630102", "department": "hrss", "region": "630102", "office": "城东区人力资源和社会保障局"},
+            {"id": "hrss-wages-630102", "department": "hrss", "region": "630102", "priority": 10,
+             "keywords": ["欠薪", "拖欠工资"], "office": "城东区劳动保障监察大队"}]}])) -> RoutingTableInfo:
+    """Puts a new version of the routing table in force (kept as a version, never overwritten). A table
+    whose rules conflict is refused with 422; rules that can never fire are reported, not refused."""
+    try:
+        parsed = RoutingTable.from_dict(table)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=f"not a routing table: {exc}")
+    conflicts = [p for p in parsed.check() if p.startswith("conflict") or "not a division-code" in p]
+    if conflicts:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail="; ".join(conflicts[:10]))
+    session.add(RoutingTableVersion(version=parsed.version, content=parsed.to_dict(), actor=admin.name))
+    session.commit()
+    request.app.state.routing = parsed
+    return _info(parsed)
+
+
+def latest_table(session) -> RoutingTable | None:
+    row = session.scalar(select(RoutingTableVersion).order_by(RoutingTableVersion.id.desc()).limit(1))
+    return RoutingTable.from_dict(row.content) if row else None
