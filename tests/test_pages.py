@@ -53,6 +53,7 @@ def test_pages_need_a_reviewer_session_and_forms_need_their_csrf_token(service):
     assert signed_in.status_code == 303 and signed_in.headers["location"] == f"/ui/cases/{case_id}"
     page = service.get(f"/ui/cases/{case_id}")
     assert page.status_code == 200 and "电梯" in page.text
+    assert 'id="route"' in page.text and 'name="office"' in page.text, "the route is shown and correctable"
     forged = service.post(f"/ui/cases/{case_id}/corrections", data={"department": "housing", "csrf": "forged"})
     assert forged.status_code == 403
     csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)
