@@ -34,7 +34,7 @@ screenshots: install browser
 # models/default only if it is not worse on the test split than the model there.
 RUN_DIR ?= runs/default
 model: install
-	$(BIN)/petition-triage train --data data_samples --out $(RUN_DIR) --epochs 4 --threads 2
+	$(BIN)/petition-triage train --data data_samples --out $(RUN_DIR) --epochs 6 --threads 2
 	$(BIN)/petition-triage export --model $(RUN_DIR)
 	$(BIN)/petition-triage evaluate --model $(RUN_DIR) --data data_samples --split test
 	$(BIN)/petition-triage duplicates fit --model $(RUN_DIR) --data data_samples

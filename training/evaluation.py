@@ -29,6 +29,11 @@ def evaluate_logits(logits: dict[str, np.ndarray], targets: dict[str, np.ndarray
         probs, predicted = decided[head].probs, decided[head].predicted
         scores = head_scores(logits[head], targets[head], codes, head, predictions=predicted)
         scores["ece_before"] = expected_calibration_error(softmax(logits[head]), targets[head])
+        if head == "risk" and "high" in codes:
+            # The same head without the recall-tuned `high` threshold, for comparison with plain classifiers.
+            argmax = head_scores(logits[head], targets[head], codes, head)
+            scores["macro_f1_argmax"] = argmax["macro_f1"]
+            scores["high_recall_argmax"] = argmax["per_class"]["high"]["recall"]
         scores["ece_after"] = expected_calibration_error(probs, targets[head])
         scores["temperature"] = calibration.temperatures.get(head, 1.0)
         threshold = calibration.abstain_thresholds.get(head)
