@@ -52,6 +52,8 @@ def register_case(session: Session, submission: Submission, classification: Clas
     )
     lifecycle.start(case, time_limits or TimeLimitPolicy.load())
     case.region = str(submission.metadata.get("region") or "")[:128] or None
+    case.region_code = classification.place.code if classification.place else None
+    case.office = classification.route.office[:200] if classification.route else None
     code = verification_code()
     case.verification_hash = hash_verification_code(case.id, code)
     session.add(case)
@@ -164,9 +166,10 @@ def add_corrections(session: Session, case: Case, changes: dict[str, object], re
                                  to_value=encode(value), reason=reason, actor=actor, model_version=model_version,
                                  created_at=utcnow()))
     session.add_all(events)
-    if "department" in changes and changes["department"] != before.get("department"):
-        notifications.emit(session, "case.reassigned", case, from_department=before.get("department"),
-                           to_department=changes["department"])
+    moved = {f: changes[f] for f in ("department", "office") if f in changes and changes[f] != before.get(f)}
+    if moved:
+        notifications.emit(session, "case.reassigned", case, **{f"from_{f}": before.get(f) for f in moved},
+                           **{f"to_{f}": v for f, v in moved.items()})
     session.commit()
     session.refresh(case)
     return events

@@ -404,6 +404,8 @@ class Stats(BaseModel):
     by_channel: dict[str, int]
     by_type: dict[str, int]
     by_risk: dict[str, int]
+    by_region_code: dict[str, int] = Field(description="by the division code of the place the case names")
+    by_office: dict[str, int] = Field(description="by the office the case was routed to")
     trend: list[TrendPoint]
     overdue: int
     duplicate_rate: float = Field(description="share of the cases that are in a duplicate group")

@@ -19,6 +19,7 @@ class StatsFilter:
     until: datetime | None = None
     department: str | None = None
     region: str | None = None  # a prefix: "青海省西宁市" covers its districts
+    region_code: str | None = None  # a division-code prefix: "6301" covers Xining's districts
     channel: str | None = None
     type: str | None = None
     risk: str | None = None
@@ -37,6 +38,8 @@ class StatsFilter:
                 where.append(column == value)
         if self.region:
             where.append(Case.region.startswith(self.region, autoescape=True))
+        if self.region_code:
+            where.append(Case.region_code.startswith(self.region_code, autoescape=True))
         return where
 
 
@@ -72,6 +75,7 @@ def compute(session: Session, where: StatsFilter, bucket: str = "day") -> dict:
         "total": total,
         "by_state": counts(Case.state), "by_department": by_department, "by_channel": counts(Case.channel),
         "by_type": counts(Case.predicted_type), "by_risk": counts(Case.predicted_risk),
+        "by_region_code": counts(Case.region_code), "by_office": counts(Case.office),
         "trend": [{"period": str(p), "cases": n} for p, n in trend],
         "overdue": overdue,
         "duplicate_rate": round(duplicates / total, 4) if total else 0.0,

@@ -16,8 +16,8 @@ def utcnow() -> datetime:
 
 
 def as_utc(moment: datetime) -> datetime:
-    """SQLite hands datetimes back naive; everything stored is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    """In UTC, as everything is stored: naive values (SQLite hands them back so) are taken as UTC."""
+    return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 class Base(DeclarativeBase):
@@ -56,6 +56,8 @@ class Case(Base):
     # A petitioner checks status with the case id and a code given once at registration (hash kept).
     verification_hash: Mapped[str | None] = mapped_column(String(64))
     region: Mapped[str | None] = mapped_column(String(128), index=True)  # as the channel reports it
+    region_code: Mapped[str | None] = mapped_column(String(12), index=True)  # division code of the place
+    office: Mapped[str | None] = mapped_column(String(200), index=True)  # where the case was routed
 
     corrections: Mapped[list["Correction"]] = relationship(back_populates="case", order_by="Correction.id")
     events: Mapped[list["CaseEvent"]] = relationship(order_by="CaseEvent.id")

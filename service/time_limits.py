@@ -74,7 +74,7 @@ def is_working_day(day: date) -> bool:
 
 
 def add_days(start: datetime, days: int, unit: str) -> datetime:
-    """The end of the day on which a limit of `days` from `start` runs out (Beijing time), as UTC-aware.
+    """The end of the day on which a limit of `days` from `start` runs out (Beijing time), in UTC.
 
     Working days count from the next working day, as offices count them: a case filed on Friday
     evening with 3 working days is due at the end of Wednesday.
@@ -87,4 +87,5 @@ def add_days(start: datetime, days: int, unit: str) -> datetime:
         while counted < days:
             end += timedelta(days=1)
             counted += is_working_day(end)
-    return datetime.combine(end, time(23, 59, 59), CHINA)
+    # Stored as UTC: SQLite keeps a datetime's wall time and drops its zone.
+    return datetime.combine(end, time(23, 59, 59), CHINA).astimezone(timezone.utc)

@@ -21,7 +21,7 @@ def test_concurrent_requests_are_coalesced_and_answered_in_order():
 
     async def scenario():
         batcher = MicroBatcher(_echo_run(calls), max_batch=8, max_wait_ms=10)
-        requests = [[[i] * (1 + i % 5)] for i in range(20)]
+        requests = [[[i] * (100 + i % 5)] for i in range(20)]  # similar lengths: worth coalescing
         results = await asyncio.gather(*(batcher.submit(r) for r in requests))
         await batcher.stop()
         return requests, results
@@ -50,3 +50,13 @@ def test_a_failing_run_fails_its_callers_and_the_batcher_goes_on():
         return ok
 
     assert asyncio.run(scenario())["n"].tolist() == [3]
+
+
+def test_only_similar_lengths_share_a_run():
+    from petition_triage.service.batching import similar_length_runs
+
+    lengths = [10, 200, 11, 12, 190, 60]
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    runs = similar_length_runs(lengths, order, max_rows=16)
+    assert runs == [[0, 2, 3], [5], [4, 1]]
+    assert similar_length_runs([10] * 5, list(range(5)), max_rows=2) == [[0, 1], [2, 3], [4]]

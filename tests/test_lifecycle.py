@@ -125,3 +125,18 @@ def test_overdue_and_due_soon_are_queryable(service):
     assert everything["total"] == 3 and [c["id"] for c in everything["items"]] == [late, soon]
     assert later not in [c["id"] for c in everything["items"]]
     assert service.get("/v1/cases", params={"due": "yesterday"}, headers=reviewer).status_code == 422
+
+
+def test_a_web_case_filed_before_national_day_is_due_after_it(service, monkeypatch):
+    from petition_triage.service import case_store
+
+    # Filed Wednesday 30 September 2026, 10:00 in Beijing: three working days skip 1-7 October and count
+    # Saturday 10 October, an adjusted working day.
+    monkeypatch.setattr(case_store, "utcnow", lambda: datetime(2026, 9, 30, 2, tzinfo=timezone.utc))
+    created = service.post("/v1/cases", json={"text": TEXT, "channel": "web"}, headers=service.keys["intake"]).json()
+    detail = service.get(f"/v1/cases/{created['id']}", headers=service.keys["reviewer"]).json()
+    due = datetime.fromisoformat(detail["due_at"]).astimezone(BEIJING)
+    assert (due.date(), due.hour) == (date(2026, 10, 10), 23)
+    hotline = service.post("/v1/cases", json={"text": TEXT, "channel": "hotline"}, headers=service.keys["intake"]).json()
+    due = service.get(f"/v1/cases/{hotline['id']}", headers=service.keys["reviewer"]).json()["due_at"]
+    assert datetime.fromisoformat(due).astimezone(BEIJING).date() == date(2026, 10, 15), "15 calendar days"

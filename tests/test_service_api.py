@@ -221,3 +221,25 @@ def test_serving_never_imports_torch(tiny_model_dir):
             "print('torch' in sys.modules, 'transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False False"
+
+
+def test_every_route_needs_its_role(service):
+    """No key reads or writes nothing; a reviewer cannot do what only admins may."""
+    public = {"/healthz", "/readyz", "/v1/public/cases/{case_id}/status"}
+    admin_only = {("POST", "/v1/models/{version}:activate"), ("POST", "/v1/models:rollback"), ("GET", "/v1/models"),
+                  ("POST", "/v1/webhooks"), ("GET", "/v1/webhooks"), ("DELETE", "/v1/webhooks/{webhook_id}"),
+                  ("PUT", "/v1/routing-table"), ("GET", "/v1/routing-table/rules")}
+    spec = service.get("/openapi.json").json()
+    checked = 0
+    for path, operations in spec["paths"].items():
+        if path in public:
+            continue
+        url = (path.replace("{case_id}", "c1").replace("{version}", "v1").replace("{webhook_id}", "1")
+               .replace("{link_id}", "1").replace("{channel}", "hotline"))
+        for method in operations:
+            assert service.request(method.upper(), url, json={}).status_code == 401, (method, path)
+            if (method.upper(), path) in admin_only:
+                refused = service.request(method.upper(), url, json={}, headers=service.keys["reviewer"])
+                assert refused.status_code == 403, (method, path)
+            checked += 1
+    assert checked >= 20

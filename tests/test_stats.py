@@ -48,6 +48,10 @@ def test_statistics_count_filter_and_rate(service):
 
     xining = service.get("/v1/stats", params={"region": "青海省西宁市"}, headers=reviewer).json()
     assert xining["total"] == 5  # the two hotline orders, the web form and two of the letters
+    assert stats["by_region_code"]["630105"] == 2, "the hotline orders name 城北区"
+    assert service.get("/v1/stats", params={"region_code": "6301"}, headers=reviewer).json()["total"] == 5
+    assert service.get("/v1/stats", params={"region_code": "63x"}, headers=reviewer).status_code == 422
+    assert sum(stats["by_office"].values()) == 6
     hotline = service.get("/v1/stats", params={"channel": "hotline", "bucket": "week"}, headers=reviewer).json()
     assert hotline["total"] == 2 and len(hotline["trend"]) == 1 and "-W" in hotline["trend"][0]["period"]
     future = service.get("/v1/stats", params={"since": (utcnow() + timedelta(days=1)).isoformat()}, headers=reviewer)

@@ -6,6 +6,7 @@ from .. import duplicate_store
 from ..deps import DuplicateIndexDep, IntakeKey, PredictorDep, ReviewerKey, SessionDep, require_duplicate_scorer
 from ..schemas import (MAX_ROW_ID, DuplicateLinkView, DuplicateSearchRequest, DuplicateSearchResponse, HotIssues,
                        LinkReviewRequest)
+from ..tables import as_utc
 
 router = APIRouter(prefix="/v1", tags=["duplicates"])
 
@@ -42,13 +43,10 @@ def hot_issues(session: SessionDep, _: ReviewerKey,
                limit: int = Query(20, ge=1, le=100)) -> HotIssues:
     """Clusters of related submissions by many people: size, a representative title, the department and
     whether it is rising."""
-    until = _utc(until) if until else datetime.now(timezone.utc)
-    since = _utc(since) if since else until - timedelta(days=7)
+    until = as_utc(until) if until else datetime.now(timezone.utc)
+    since = as_utc(since) if since else until - timedelta(days=7)
     if since >= until:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail="since must be before until")
     issues = duplicate_store.hot_issues(session, since, until, min_submitters, limit)
     return HotIssues(since=since, until=until, items=[duplicate_store.hot_issue_view(h) for h in issues])
 
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
