@@ -2,8 +2,9 @@
 
 Starts `petition-triage serve` on a throw-away PostgreSQL database, runs `--clients` closed-loop
 asyncio clients (each sends its next request as soon as the last is answered, so the service is
-saturated) for `--seconds`: 70% `POST /v1/classify`, 30% `POST /v1/cases` (classification, duplicate
-search and storage). Records errors, latency per 30-second window and the service's memory every
+saturated) for `--seconds`: by default 70% `POST /v1/classify`, 30% `POST /v1/cases` (classification,
+duplicate search and storage); `--store-share 0` classifies only, to tell memory held by stored cases
+(the duplicate index grows with them) from a leak. Records errors, latency per 30-second window and the service's memory every
 15 seconds. Writes bench/results/soak.json.
 """
 
@@ -33,7 +34,8 @@ def rss_mb(pid: int) -> float:
     return round(int(Path(f"/proc/{pid}/status").read_text().split("VmRSS:")[1].split()[0]) / 1024, 1)
 
 
-async def soak(url: str, key: str, texts: list[str], clients: int, seconds: float, pid: int) -> dict:
+async def soak(url: str, key: str, texts: list[str], clients: int, seconds: float, pid: int,
+               store_share: float = 0.3) -> dict:
     samples: list[tuple[float, float, int]] = []  # (time since start, latency, status)
     memory: list[tuple[int, float]] = []
     started = time.perf_counter()
@@ -44,7 +46,7 @@ async def soak(url: str, key: str, texts: list[str], clients: int, seconds: floa
         async with httpx.AsyncClient(base_url=url, headers={"X-API-Key": key}, timeout=60) as http:
             while time.perf_counter() < deadline:
                 text = texts[i % len(texts)]
-                store = i % 10 < 3
+                store = i % 10 < round(store_share * 10)
                 i += clients
                 t0 = time.perf_counter()
                 try:
@@ -78,6 +80,8 @@ def main() -> dict:
     parser.add_argument("--model", default=str(REPO_ROOT / "models" / "default"))
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=240)
+    parser.add_argument("--store-share", type=float, default=0.3, help="share of requests that register a case")
+    parser.add_argument("--out", default=str(REPO_ROOT / "bench" / "results" / "soak.json"))
     args = parser.parse_args()
     texts = [r["text"] for r in read_records(REPO_ROOT / "data_samples" / "test.jsonl")]
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
@@ -104,15 +108,15 @@ def main() -> dict:
                     time.sleep(0.5)
                 else:
                     raise RuntimeError("the service did not become ready in 60 s")
-                result = asyncio.run(soak(url, key, texts, args.clients, args.seconds, server.pid))
+                result = asyncio.run(soak(url, key, texts, args.clients, args.seconds, server.pid, args.store_share))
             finally:
                 server.terminate()
                 server.wait(timeout=30)
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-    result["model"] = args.model
-    (REPO_ROOT / "bench" / "results" / "soak.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    result["model"], result["store_share"] = args.model, args.store_share
+    Path(args.out).write_text(json.dumps(result, indent=2), encoding="utf-8")
     return result
 
 

@@ -126,6 +126,12 @@ def main() -> str:
         for w in soak["windows"]:
             lines.append(f"| {w['from_s']} | {w['requests_per_s']} | {w['errors']} | {w['p50_ms']} | {w['p95_ms']} | "
                          f"{w['p99_ms']} |")
+        only = load("soak_classify_only.json")
+        if only:
+            lines += ["", f"Classification only ({only['seconds']:.0f} s, {only['requests']} requests, {only['errors']} "
+                      f"errors): memory {only['rss_mb'][1][1]} MB after warm-up, {only['rss_mb'][-1][1]} MB at the end "
+                      "(flat), so the growth above is the stored cases' fingerprints in the in-memory duplicate index, "
+                      "not a leak."]
         lines.append("")
     stats = load("stats.json")
     if stats:
