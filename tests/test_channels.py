@@ -24,7 +24,7 @@ def sample(channel: str) -> bytes:
 def test_hotline_work_order_maps_its_own_field_names():
     (s,) = ADAPTERS["hotline"](sample("hotline"))
     assert s.channel == "hotline" and s.title == "小区供暖温度不达标" and s.text.startswith("来电人反映")
-    assert s.metadata["source_id"] == "QH12345-2026-1108-00417" and s.metadata["phone"] == "13897241562"
+    assert s.metadata["source_id"] == "QH12345-2026-1108-00417" and s.metadata["phone"] == "13800001562"
     assert s.metadata["region"] == "青海省西宁市城北区朝阳街道"
 
 
@@ -32,14 +32,14 @@ def test_mailbox_eml_gives_body_sender_and_attachment_names():
     (s,) = ADAPTERS["mailbox"](sample("mailbox"))
     assert s.channel == "mailbox" and s.title == "反映某建筑工地拖欠农民工工资"
     assert "二十三万多元" in s.text and s.metadata["name"] == "王建国"
-    assert s.metadata["email"] == "wangjg1971@example.com" and s.metadata["phone"] == "15209725517"
+    assert s.metadata["email"] == "wangjg1971@example.com" and s.metadata["phone"] == "15200005517"
     assert s.metadata["attachments"] == "欠条照片.png、考勤记录.csv"
     assert s.metadata["received_at"].startswith("2026-11-06T21:08:44")
 
 
 def test_web_wechat_and_letters():
     (web,) = ADAPTERS["web"](sample("web"))
-    assert web.metadata["mobile"] == "18609710385" and "email" not in web.metadata
+    assert web.metadata["mobile"] == "18600000385" and "email" not in web.metadata
     (wechat,) = ADAPTERS["wechat"](sample("wechat"))
     assert wechat.channel == "wechat" and "栏杆断了" in wechat.text
     assert wechat.metadata["wechat_openid"].startswith("oQ8x") and wechat.metadata["received_at"].startswith("2026-11-09")
@@ -89,7 +89,7 @@ def test_intake_registers_every_channel_without_contacts_in_clear(service):
     assert _count(service) == 7  # the CSV holds three letters
     with service.app_state.database.sessions() as session:
         stored = json.dumps([c.meta for c in session.scalars(select(Case))], ensure_ascii=False)
-    for secret in ("13897241562", "wangjg1971@example.com", "oQ8xT5nP2kLm7Yw4Rv1Zc9Jd6Ha0", "王建国", "韩女士"):
+    for secret in ("13800001562", "wangjg1971@example.com", "oQ8xT5nP2kLm7Yw4Rv1Zc9Jd6Ha0", "王建国", "韩女士"):
         assert secret not in stored
     assert "QH12345-2026-1108-00417" in stored and "欠条照片.png" in stored
 

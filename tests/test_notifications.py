@@ -131,7 +131,7 @@ def test_deadline_scan_raises_each_deadline_once_and_texts_the_duty_number(servi
         row.due_at = utcnow() - timedelta(minutes=5)
         department = row.predicted_department
         session.commit()
-        recipients = {department: ["13912345678"]}
+        recipients = {department: ["13900005678"]}
         assert scan_deadlines(session, timedelta(days=3), recipients) == 1
         assert scan_deadlines(session, timedelta(days=3), recipients) == 0
     RecordingSms.sent.clear()
@@ -139,7 +139,7 @@ def test_deadline_scan_raises_each_deadline_once_and_texts_the_duty_number(servi
     assert _dispatch(service, receiver, RecordingSms())["delivered"] == 2  # the webhook and the SMS
     assert [json.loads(r.content)["event"] for r in receiver.received] == ["case.overdue"]
     ((number, text),) = RecordingSms.sent
-    assert number == "13912345678" and "case.overdue" in text
+    assert number == "13900005678" and "case.overdue" in text
 
 
 def test_reassignment_is_an_event(service):
