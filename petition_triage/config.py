@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     time_limits_file: Path | None = None
     # The routing table (JSON); None for the shipped Qinghai default (service/policy/routing_table.json).
     routing_table_file: Path | None = None
+    # Seconds between checks for a routing table another process put in force.
+    routing_refresh_s: float = 10.0
     # Seconds between passes of the notification dispatcher and deadline scan; 0 turns it off.
     notify_interval_s: float = 15.0
     # `module:Class` of an SMS sender (see service/notifications.py); None logs messages instead.

@@ -27,6 +27,7 @@ from .model_registry import ModelRegistry
 from .routes import (pages, routing_table, cases, classify, duplicates, health, intake, lifecycle, models, notifications, public, review,
                      stats)
 from .routing import RoutingTable
+from .routing_state import RoutingState
 from .service_metrics import ServiceMetrics
 from .time_limits import TimeLimitPolicy
 
@@ -69,7 +70,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with database.sessions() as session:
             registry.start(session)
             loaded = app.state.duplicate_index.sync(session)
-            app.state.routing = routing_table.latest_table(session) or app.state.routing
         logger.info("duplicate index: %d cases loaded", loaded)
         dispatch = None
         if settings.notify_interval_s > 0:
@@ -89,7 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.duplicate_index = DuplicateIndex()
     app.state.time_limits = TimeLimitPolicy.load(settings.time_limits_file)
-    app.state.routing = RoutingTable.load(settings.routing_table_file)
+    app.state.routing = RoutingState(RoutingTable.load(settings.routing_table_file), database,
+                                     settings.routing_refresh_s)
     app.state.dispatcher = Dispatcher(database, load_sms_sender(settings.sms_sender))
     app.state.contact_salt = settings.resolved_contact_salt()
     app.state.session_secret = settings.resolved_session_secret()

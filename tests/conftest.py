@@ -115,8 +115,10 @@ def database_url(request, tmp_path) -> str:
 
 
 @contextmanager
-def running_service(settings) -> Iterator:
-    """A TestClient on the app, with one key per role in `client.keys` (headers) and `client.app_state`."""
+def running_service(settings, key_suffix: str = "") -> Iterator:
+    """A TestClient on the app, with one key per role in `client.keys` (headers) and `client.app_state`.
+
+    `key_suffix` keeps key names apart when two apps share one database."""
     from fastapi.testclient import TestClient
 
     from petition_triage.service.app import create_app
@@ -125,7 +127,8 @@ def running_service(settings) -> Iterator:
     app = create_app(settings)
     with TestClient(app) as client:
         with app.state.database.sessions() as session:
-            keys = {role: create_key(session, f"test-{role}", role) for role in ("intake", "reviewer", "admin")}
+            keys = {role: create_key(session, f"test-{role}{key_suffix}", role)
+                    for role in ("intake", "reviewer", "admin")}
         client.keys = {role: {"Authorization": f"Bearer {key}"} for role, key in keys.items()}
         client.app_state = app.state
         yield client

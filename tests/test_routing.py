@@ -123,3 +123,19 @@ def test_routes_in_responses_table_versions_and_office_corrections(service):
                          headers=service.keys["reviewer"])
     assert fixed.status_code == 200 and fixed.json()["current"]["office"] == rules[-1]["office"]
     assert fixed.json()["history"][-1]["field"] == "office"
+
+
+def test_a_table_put_through_one_process_is_used_by_another(tmp_path, tiny_model_dir):
+    url = f"sqlite:///{tmp_path}/shared.db"
+    settings = dict(model_dir=tiny_model_dir, database_url=url, notify_interval_s=0, routing_refresh_s=0)
+    with running_service(Settings(home=tmp_path / "a", **settings)) as first, \
+            running_service(Settings(home=tmp_path / "b", **settings), key_suffix="-b") as second:
+        text = "请问城东区的社保卡丢了怎么补办？"
+        before = second.post("/v1/classify", json={"text": text}, headers=second.keys["intake"]).json()
+        assert before["route"]["table_version"].startswith("default")
+        rules = [{"id": d["label"], "department": d["label"], "office": "统一受理窗口"}
+                 for d in before["department"]["top_k"]]
+        table = {"version": "shared-v2", "dispatcher": "人工分办", "rules": rules}
+        assert first.put("/v1/routing-table", json=table, headers=first.keys["admin"]).status_code == 200
+        after = second.post("/v1/classify", json={"text": text}, headers=second.keys["intake"]).json()
+        assert after["route"]["table_version"] == "shared-v2"

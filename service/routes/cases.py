@@ -17,7 +17,7 @@ async def register_case(submission: Submission, predictor: PredictorDep, index: 
     duplicate scorer), and stores it with all of that."""
     state = request.app.state
     (created,) = await register_submissions([submission], predictor, index, session, state.contact_salt, state.metrics,
-                                       state.time_limits, state.routing)
+                                       state.time_limits, state.routing.current())
     return created
 
 
@@ -38,7 +38,7 @@ def correct_case(case_id: str, correction: CorrectionRequest, session: SessionDe
     if case is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no case with id {case_id!r}")
     try:
-        changes = case_store.validate_correction(correction, predictor.model.labels, request.app.state.routing.offices)
+        changes = case_store.validate_correction(correction, predictor.model.labels, request.app.state.routing.current().offices)
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc))
     case_store.add_corrections(session, case, changes, correction.reason, reviewer.name, case.model_version)

@@ -10,7 +10,7 @@ router = APIRouter(prefix="/v1", tags=["classify"])
 @router.post("/classify", response_model=Classification)
 async def classify(submission: Submission, predictor: PredictorDep, _: IntakeKey, request: Request) -> Classification:
     """Classifies one submission: type, department top-k, risk with reasons, keywords, needs_review."""
-    (result,) = attach_routes(await predictor.classify([submission]), [submission], request.app.state.routing)
+    (result,) = attach_routes(await predictor.classify([submission]), [submission], request.app.state.routing.current())
     request.app.state.metrics.observe_classification(result)
     return result
 
@@ -18,7 +18,7 @@ async def classify(submission: Submission, predictor: PredictorDep, _: IntakeKey
 @router.post("/classify:batch", response_model=BatchResponse)
 async def classify_batch(batch: BatchRequest, predictor: PredictorDep, _: IntakeKey, request: Request) -> BatchResponse:
     """Classifies up to 64 submissions in one call."""
-    results = attach_routes(await predictor.classify(batch.items), batch.items, request.app.state.routing)
+    results = attach_routes(await predictor.classify(batch.items), batch.items, request.app.state.routing.current())
     for result in results:
         request.app.state.metrics.observe_classification(result)
     return BatchResponse(items=results)

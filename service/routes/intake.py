@@ -34,5 +34,5 @@ async def intake(request: Request, predictor: PredictorDep, index: DuplicateInde
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=f"{channel} payload: {exc}")
     state = request.app.state
     cases = await register_submissions(submissions, predictor, index, session, state.contact_salt, state.metrics,
-                                       state.time_limits, state.routing)
+                                       state.time_limits, state.routing.current())
     return IntakeResult(channel=channel, cases=cases)

@@ -144,7 +144,7 @@ def correct(case_id: str, request: Request, session: SessionDep, user: ApiKey = 
     try:
         request_model = CorrectionRequest(**wanted, reason=reason or None)
         changes = case_store.validate_correction(request_model, request.app.state.registry.predictor.model.labels,
-                                                 request.app.state.routing.offices)
+                                                 request.app.state.routing.current().offices)
     except ValueError as exc:
         return RedirectResponse(f"/ui/cases/{case_id}?error={quote(str(exc))}", status.HTTP_303_SEE_OTHER)
     case_store.add_corrections(session, case, changes, reason or None, user.name, case.model_version)

@@ -1,5 +1,4 @@
 from fastapi import APIRouter, Body, HTTPException, Request, status
-from sqlalchemy import select
 
 from ..deps import AdminKey, ReviewerKey, SessionDep
 from ..routing import RoutingTable
@@ -17,13 +16,13 @@ def _info(table: RoutingTable) -> RoutingTableInfo:
 @router.get("", response_model=RoutingTableInfo)
 def current_table(request: Request, _: ReviewerKey) -> RoutingTableInfo:
     """The routing table in force: its version, size, and any rule that conflicts or can never fire."""
-    return _info(request.app.state.routing)
+    return _info(request.app.state.routing.current())
 
 
 @router.get("/rules")
 def current_rules(request: Request, _: AdminKey) -> dict:
     """The whole table, in the shape `PUT` takes, for editing."""
-    return request.app.state.routing.to_dict()
+    return request.app.state.routing.current().to_dict()
 
 
 @router.put("", response_model=RoutingTableInfo)
@@ -41,12 +40,9 @@ def replace_table(request: Request, session: SessionDep, admin: AdminKey, table:
     conflicts = [p for p in parsed.check() if p.startswith("conflict") or "not a division-code" in p]
     if conflicts:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail="; ".join(conflicts[:10]))
-    session.add(RoutingTableVersion(version=parsed.version, content=parsed.to_dict(), actor=admin.name))
+    row = RoutingTableVersion(version=parsed.version, content=parsed.to_dict(), actor=admin.name)
+    session.add(row)
     session.commit()
-    request.app.state.routing = parsed
+    request.app.state.routing.replace(parsed, row.id)
     return _info(parsed)
 
-
-def latest_table(session) -> RoutingTable | None:
-    row = session.scalar(select(RoutingTableVersion).order_by(RoutingTableVersion.id.desc()).limit(1))
-    return RoutingTable.from_dict(row.content) if row else None
