@@ -73,7 +73,15 @@ def age(moment) -> str:
     return f"{hours:.0f} 小时" if hours < 48 else f"{hours / 24:.0f} 天"
 
 
+def why_zh(reason: str) -> str:
+    """The review queue's reasons, in the pages' language."""
+    if reason.startswith("department margin"):
+        return "前两个部门相差 " + reason.rsplit(" ", 1)[-1]
+    return {"high risk": "高风险", "abstained": "模型拿不准"}.get(reason, reason)
+
+
 TEMPLATES.env.filters["age"] = age
+TEMPLATES.env.filters["why_zh"] = why_zh
 TEMPLATES.env.filters["pct"] = lambda p: "–" if p is None else f"{p * 100:.0f}%"
 TEMPLATES.env.filters["when"] = lambda m: "–" if m is None else as_utc(m).strftime("%Y-%m-%d %H:%M UTC")
 
