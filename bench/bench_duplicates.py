@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from latency import percentiles
 
 from petition_triage.config import REPO_ROOT
 from petition_triage.model.inference import OnnxTriageModel
@@ -33,11 +34,6 @@ from petition_triage.training.corpus import read_records
 from petition_triage.training.duplicate_fit import candidate_pairs, corpus_fingerprints, evaluate_scorer
 
 OUT = REPO_ROOT / "bench" / "results" / "duplicates.json"
-
-
-def percentiles(seconds: list[float]) -> dict:
-    ms = np.array(seconds) * 1000
-    return {f"p{q}_ms": round(float(np.percentile(ms, q)), 2) for q in (50, 95, 99)}
 
 
 def synthetic(base: list[Fingerprint], n: int, rng: random.Random) -> list[Fingerprint]:

@@ -12,31 +12,15 @@ import argparse
 import asyncio
 import json
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import httpx
+from latency import percentiles
+from serving import rss_mb, served
 
 from petition_triage.config import REPO_ROOT
 from petition_triage.training.corpus import read_records
-
-BIN = Path(sys.executable).parent / "petition-triage"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def percentiles(latencies: list[float]) -> dict:
-    ms = sorted(x * 1000 for x in latencies)
-    pick = lambda q: round(ms[min(len(ms) - 1, int(q * len(ms)))], 2)  # noqa: E731
-    return {"p50_ms": pick(0.50), "p95_ms": pick(0.95), "p99_ms": pick(0.99)}
 
 
 async def load(url: str, key: str, texts: list[str], concurrency: int, requests: int, seconds: float) -> dict:
@@ -73,29 +57,11 @@ def main() -> dict:
         env = {**os.environ, "PETITION_TRIAGE_HOME": home, "PETITION_TRIAGE_MODEL_DIR": args.model,
                "PETITION_TRIAGE_LOG_LEVEL": "WARNING"}
         env.pop("DATABASE_URL", None)
-        key = subprocess.run([str(BIN), "keys", "create", "--name", "bench", "--role", "intake"], env=env,
-                             capture_output=True, text=True, check=True).stdout.strip()
-        port = free_port()
-        server = subprocess.Popen([str(BIN), "serve", "--port", str(port)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(120):
-                try:
-                    if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.5)
-            else:
-                raise RuntimeError("the service did not become ready in 60 s")
+        with served(env, "bench") as (url, key, pid):
             asyncio.run(load(url, key, texts, 4, 20, 30))  # warm-up
             levels = [asyncio.run(load(url, key, texts, c, args.requests, args.seconds)) for c in (1, 8, 32)]
-            rss_kb = int(Path(f"/proc/{server.pid}/status").read_text().split("VmRSS:")[1].split()[0])
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-    results = {"model": args.model, "levels": levels, "service_rss_mb": round(rss_kb / 1024, 1)}
+            memory = rss_mb(pid)
+    results = {"model": args.model, "levels": levels, "service_rss_mb": memory}
     out = REPO_ROOT / "bench" / "results" / "http.json"
     out.write_text(json.dumps(results, indent=2), encoding="utf-8")
     return results

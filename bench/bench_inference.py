@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from latency import percentiles
 
 from petition_triage.config import REPO_ROOT
 from petition_triage.model.inference import OnnxTriageModel
@@ -42,12 +43,6 @@ def time_calls(fn, items, repeat_batches):
         latencies.append(time.perf_counter() - t0)
     total = time.perf_counter() - started
     return total, latencies, outputs
-
-
-def percentiles(latencies: list[float]) -> dict:
-    ms = sorted(x * 1000 for x in latencies)
-    pick = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]  # noqa: E731
-    return {"p50_ms": round(pick(0.50), 2), "p95_ms": round(pick(0.95), 2), "p99_ms": round(pick(0.99), 2)}
 
 
 def bench_onnx(model: OnnxTriageModel, texts, titles, truth, batch: int) -> dict:

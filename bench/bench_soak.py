@@ -14,24 +14,18 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
-import psycopg
-from bench_http import BIN, free_port, percentiles
+from latency import percentiles
+from serving import rss_mb, served, throwaway_postgres
 
 from petition_triage.config import REPO_ROOT
 from petition_triage.training.corpus import read_records
 
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 DATABASE = "pt_bench_soak"
-
-
-def rss_mb(pid: int) -> float:
-    return round(int(Path(f"/proc/{pid}/status").read_text().split("VmRSS:")[1].split()[0]) / 1024, 1)
 
 
 async def soak(url: str, key: str, texts: list[str], clients: int, seconds: float, pid: int,
@@ -84,37 +78,11 @@ def main() -> dict:
     parser.add_argument("--out", default=str(REPO_ROOT / "bench" / "results" / "soak.json"))
     args = parser.parse_args()
     texts = [r["text"] for r in read_records(REPO_ROOT / "data_samples" / "test.jsonl")]
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DATABASE}"')
-    try:
-        with tempfile.TemporaryDirectory() as home:
-            env = {**os.environ, "PETITION_TRIAGE_HOME": home, "PETITION_TRIAGE_MODEL_DIR": args.model,
-                   "PETITION_TRIAGE_LOG_LEVEL": "WARNING",
-                   "DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{DATABASE}"}
-            key = subprocess.run([str(BIN), "keys", "create", "--name", "soak", "--role", "intake"], env=env,
-                                 capture_output=True, text=True, check=True).stdout.strip()
-            port = free_port()
-            server = subprocess.Popen([str(BIN), "serve", "--port", str(port)], env=env,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            url = f"http://127.0.0.1:{port}"
-            try:
-                for _ in range(120):
-                    try:
-                        if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    time.sleep(0.5)
-                else:
-                    raise RuntimeError("the service did not become ready in 60 s")
-                result = asyncio.run(soak(url, key, texts, args.clients, args.seconds, server.pid, args.store_share))
-            finally:
-                server.terminate()
-                server.wait(timeout=30)
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+    with throwaway_postgres(DATABASE) as database_url, tempfile.TemporaryDirectory() as home:
+        env = {**os.environ, "PETITION_TRIAGE_HOME": home, "PETITION_TRIAGE_MODEL_DIR": args.model,
+               "PETITION_TRIAGE_LOG_LEVEL": "WARNING", "DATABASE_URL": database_url}
+        with served(env, "soak") as (url, key, pid):
+            result = asyncio.run(soak(url, key, texts, args.clients, args.seconds, pid, args.store_share))
     result["model"], result["store_share"] = args.model, args.store_share
     Path(args.out).write_text(json.dumps(result, indent=2), encoding="utf-8")
     return result

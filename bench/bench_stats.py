@@ -16,6 +16,7 @@ import uuid
 from datetime import timedelta
 
 import numpy as np
+from serving import throwaway_postgres
 from sqlalchemy import insert
 
 from petition_triage.config import REPO_ROOT
@@ -25,7 +26,6 @@ from petition_triage.service.statistics import StatsFilter, compute
 from petition_triage.service.tables import Case, utcnow
 
 OUT = REPO_ROOT / "bench" / "results" / "stats.json"
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 
 
 def fill(database: Database, n: int) -> None:
@@ -86,17 +86,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as home:
         results["sqlite"] = run(f"sqlite:///{home}/stats.db", args.cases)
     if not args.no_postgresql:
-        import psycopg
-
-        name = "pt_bench_stats"
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        try:
-            results["postgresql"] = run(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", args.cases)
-        finally:
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with throwaway_postgres("pt_bench_stats") as url:
+            results["postgresql"] = run(url, args.cases)
     OUT.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     print(json.dumps(results, indent=2, ensure_ascii=False))
 
