@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 
 
 def build_tiny_bert(out_dir: Path) -> Path:
@@ -107,10 +113,10 @@ def database_url(request, tmp_path) -> str:
     import psycopg
 
     name = "pt_" + uuid.uuid4().hex[:12]
-    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as conn:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as conn:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -160,3 +166,28 @@ def hand_scored_model(tiny_model_dir, tmp_path) -> Path:
     shutil.copytree(tiny_model_dir, model)
     hand_scorer().save(model)
     return model
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(env: dict, port: int) -> subprocess.Popen:
+    """`petition-triage serve` in its own process with `env`, returned once /readyz answers 200."""
+    import httpx
+
+    process = subprocess.Popen([sys.executable, "-m", "petition_triage.cli", "serve", "--port", str(port)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"the service on port {port} did not start")
+        time.sleep(0.2)

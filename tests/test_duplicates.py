@@ -6,16 +6,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from datetime import datetime, timedelta, timezone
 
 import httpx
 import numpy as np
 import pytest
-from conftest import hand_scorer, running_service
+from conftest import free_port, hand_scorer, running_service, start_server
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -207,12 +203,6 @@ def test_sync_reads_rows_committed_out_of_sequence(tmp_path, database_url):
     database.engine.dispose()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_two_processes_on_postgresql_see_each_others_cases(tmp_path, hand_scored_model, database_url):
     if not database_url.startswith("postgresql"):
         pytest.skip("several processes share PostgreSQL; SQLite is for one process")
@@ -223,21 +213,12 @@ def test_two_processes_on_postgresql_see_each_others_cases(tmp_path, hand_scored
     database.engine.dispose()
     env = {**os.environ, "DATABASE_URL": database_url, "PETITION_TRIAGE_MODEL_DIR": str(hand_scored_model),
            "PETITION_TRIAGE_HOME": str(tmp_path / "home"), "PETITION_TRIAGE_CONTACT_SALT": "shared-salt"}
-    ports = [_free_port(), _free_port()]
-    processes = [subprocess.Popen([sys.executable, "-m", "petition_triage.cli", "serve", "--port", str(port)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for port in ports]
+    ports = [free_port(), free_port()]
+    processes = []
     try:
+        for port in ports:
+            processes.append(start_server(env, port))
         urls = [f"http://127.0.0.1:{port}" for port in ports]
-        deadline = time.monotonic() + 60
-        for url in urls:
-            while True:
-                try:
-                    if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, f"{url} did not become ready"
-                time.sleep(0.3)
         created = httpx.post(f"{urls[0]}/v1/cases", headers=key, timeout=30,
                              json={"text": LETTER, "channel": "letter", "metadata": {"phone": "13900001234"}}).json()
         found = httpx.post(f"{urls[1]}/v1/duplicates:search", headers=key, timeout=30,

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 
 import httpx
 import psycopg
 import pytest
-from conftest import running_service
+from conftest import PG_ADMIN, free_port, running_service, start_server
 from sqlalchemy import func, select
 
 from petition_triage.config import Settings
@@ -28,26 +25,6 @@ TEXTS = ["小区门口的路灯坏了半个月没人修，晚上老人孩子出�
          "公司拖欠我们八个人三个月工资，老板电话不接，请劳动监察帮忙讨薪。"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(env: dict, port: int) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "petition_triage.cli", "serve", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        assert process.poll() is None and time.monotonic() < deadline, "the service did not start"
-        time.sleep(0.2)
-
-
 def test_sigkill_while_writing_keeps_every_acknowledged_write(tmp_path, hand_scored_model, database_url):
     database = Database(database_url)
     migrate(database.engine)
@@ -55,9 +32,9 @@ def test_sigkill_while_writing_keeps_every_acknowledged_write(tmp_path, hand_sco
         headers = {"X-API-Key": create_key(session, "reviewer", "reviewer")}
     env = {**os.environ, "DATABASE_URL": database_url, "PETITION_TRIAGE_MODEL_DIR": str(hand_scored_model),
            "PETITION_TRIAGE_HOME": str(tmp_path / "home"), "PETITION_TRIAGE_NOTIFY_INTERVAL_S": "0"}
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    process = _start(env, port)
+    process = start_server(env, port)
     acknowledged_cases: list[tuple[str, str]] = []
     acknowledged_corrections: list[tuple[str, str]] = []
     stop = threading.Event()
@@ -94,7 +71,7 @@ def test_sigkill_while_writing_keeps_every_acknowledged_write(tmp_path, hand_sco
         thread.join()
     assert len(acknowledged_corrections) >= 12
 
-    process = _start(env, port)
+    process = start_server(env, port)
     try:
         with httpx.Client(base_url=url, headers=headers, timeout=10) as client:
             for case_id, text in acknowledged_cases:
@@ -121,13 +98,12 @@ def test_database_outage_gives_503_on_storage_while_classification_answers(tmp_p
     if not database_url.startswith("postgresql"):
         pytest.skip("an outage is simulated by closing a PostgreSQL database to connections")
     name = database_url.rsplit("/", 1)[1]
-    admin = "host=127.0.0.1 port=5432 user=postgres dbname=test"
     settings = Settings(home=tmp_path / "home", model_dir=tiny_model_dir, database_url=database_url,
                         notify_interval_s=0)
     with running_service(settings) as service:
         intake = service.keys["intake"]
         assert service.post("/v1/classify", json={"text": TEXTS[0]}, headers=intake).status_code == 200
-        with psycopg.connect(admin, autocommit=True) as conn:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
             conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
         try:
@@ -137,6 +113,6 @@ def test_database_outage_gives_503_on_storage_while_classification_answers(tmp_p
             assert classified.status_code == 200, classified.text
             assert service.get("/readyz").status_code == 503
         finally:
-            with psycopg.connect(admin, autocommit=True) as conn:
+            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
                 conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
         assert service.post("/v1/cases", json={"text": TEXTS[1]}, headers=intake).status_code == 201

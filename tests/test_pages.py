@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from conftest import running_service
+from conftest import free_port, running_service
 
 from petition_triage.config import REPO_ROOT, Settings
 from petition_triage.service.app import create_app
@@ -75,12 +74,6 @@ def test_text_is_escaped_and_keywords_are_marked():
     assert "<mark>电梯</mark>" in marked
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def live_server(tmp_path, hand_scored_model):
     """The app served by uvicorn in a thread, on the shipped model when taking README screenshots."""
@@ -88,7 +81,7 @@ def live_server(tmp_path, hand_scored_model):
     settings = Settings(home=tmp_path / "home", model_dir=model, database_url=f"sqlite:///{tmp_path}/ui.db",
                         notify_interval_s=0)
     app = create_app(settings)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", log_config=None))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
