@@ -42,6 +42,16 @@ class ModelRegistry:
                 found.setdefault(version, path)
         return found
 
+    def listing(self) -> list[tuple[str, Path, bool, dict]]:
+        """(version, path, serving now?, metrics.json) for every version on disk."""
+        active = self.predictor.version if self.predictor else None
+        items = []
+        for version, path in self.versions().items():
+            metrics_file = path / "metrics.json"
+            metrics = json.loads(metrics_file.read_text(encoding="utf-8")) if metrics_file.exists() else {}
+            items.append((version, path, version == active, metrics))
+        return items
+
     def load(self, path: Path) -> Predictor:
         return Predictor(path, self.taxonomy, **self.batch_options)
 

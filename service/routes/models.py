@@ -1,5 +1,3 @@
-import json
-
 from fastapi import APIRouter, HTTPException, Request, status
 
 from ..deps import AdminKey, SessionDep
@@ -12,14 +10,8 @@ router = APIRouter(prefix="/v1/models", tags=["models"])
 @router.get("", response_model=ModelList)
 def list_models(request: Request, _: AdminKey) -> ModelList:
     """Model versions on disk, with their metrics and which one serves."""
-    registry = request.app.state.registry
-    active = registry.predictor.version if registry.predictor else None
-    items = []
-    for version, path in registry.versions().items():
-        metrics_file = path / "metrics.json"
-        metrics = json.loads(metrics_file.read_text(encoding="utf-8")) if metrics_file.exists() else {}
-        items.append(ModelVersion(version=version, path=str(path), active=version == active, metrics=metrics))
-    return ModelList(items=items)
+    return ModelList(items=[ModelVersion(version=version, path=str(path), active=active, metrics=metrics)
+                            for version, path, active, metrics in request.app.state.registry.listing()])
 
 
 @router.post("/{version}:activate", response_model=ModelVersion)

@@ -1,6 +1,5 @@
 """The reviewer and supervisor web pages: server-rendered, in Chinese, signed in with an API key."""
 
-import json
 import re
 from pathlib import Path
 from urllib.parse import quote
@@ -182,13 +181,8 @@ def dashboard_page(request: Request, user: ApiKey = Depends(_user("reviewer"))) 
 
 @router.get("/models", response_class=HTMLResponse)
 def models_page(request: Request, user: ApiKey = Depends(_user("admin")), error: str | None = None) -> HTMLResponse:
-    registry = request.app.state.registry
-    active = registry.predictor.version if registry.predictor else None
-    versions = []
-    for version, path in registry.versions().items():
-        metrics_file = path / "metrics.json"
-        metrics = json.loads(metrics_file.read_text(encoding="utf-8")).get("test", {}) if metrics_file.exists() else {}
-        versions.append({"version": version, "path": str(path), "active": version == active, "metrics": metrics})
+    versions = [{"version": version, "path": str(path), "active": active, "metrics": metrics.get("test", {})}
+                for version, path, active, metrics in request.app.state.registry.listing()]
     return _render(request, "models.html", user, versions=versions, error=error)
 
 
