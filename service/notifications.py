@@ -91,21 +91,33 @@ def backoff(attempts: int) -> timedelta:
 
 
 def scan_deadlines(session: Session, due_soon: timedelta, sms_recipients: dict[str, list[str]] | None = None) -> int:
-    """Raises `case.due_soon` and `case.overdue` once per deadline; returns how many were raised."""
+    """Raises `case.due_soon` and `case.overdue` once per deadline; returns how many were raised.
+
+    Reads only ids and deadlines of the cases in the window, and which of their keys were reported, a few
+    hundred at a time; whole cases are loaded only for events not raised yet.
+    """
     now = utcnow()
+    due = session.execute(select(Case.id, Case.due_at).where(Case.due_at.is_not(None),
+                                                            Case.due_at < now + due_soon)).all()
+    keys = {}
+    for case_id, due_at in due:
+        kind = "case.overdue" if as_utc(due_at) < now else "case.due_soon"
+        keys[case_id] = (kind, f"{case_id}:{kind}:{as_utc(due_at).isoformat()}")
     raised = 0
-    rows = session.scalars(select(Case).where(Case.due_at.is_not(None), Case.due_at < now + due_soon).limit(1000))
-    for case in rows:
-        kind = "case.overdue" if as_utc(case.due_at) < now else "case.due_soon"
-        key = f"{case.id}:{kind}:{as_utc(case.due_at).isoformat()}"
-        if session.scalar(select(Notification.id).where(Notification.dedupe_key == key)) is not None:
-            continue
-        try:
-            with session.begin_nested():
-                emit(session, kind, case, sms_recipients, dedupe_key=key)
-            raised += 1
-        except IntegrityError:  # another process raised it first
-            continue
+    pending = list(keys.items())
+    for start in range(0, len(pending), 500):
+        chunk = dict(pending[start:start + 500])
+        reported = set(session.scalars(select(Notification.dedupe_key)
+                                       .where(Notification.dedupe_key.in_([key for _, key in chunk.values()]))))
+        new = [case_id for case_id, (_, key) in chunk.items() if key not in reported]
+        for case in session.scalars(select(Case).where(Case.id.in_(new))) if new else []:
+            kind, key = chunk[case.id]
+            try:
+                with session.begin_nested():
+                    emit(session, kind, case, sms_recipients, dedupe_key=key)
+                raised += 1
+            except IntegrityError:  # another process raised it first
+                continue
     session.commit()
     return raised
 
