@@ -31,8 +31,8 @@ LOW_MARGIN = 0.2
 
 
 def register_case(session: Session, submission: Submission, classification: Classification, salt: str,
-                  fingerprint: Fingerprint | None = None, duplicates: list[DuplicateMatch] = (),
-                  time_limits: TimeLimitPolicy | None = None) -> Case:
+                  time_limits: TimeLimitPolicy, fingerprint: Fingerprint | None = None,
+                  duplicates: list[DuplicateMatch] = ()) -> Case:
     """Stores the submission with its predictions, fingerprint and duplicate links in one transaction:
     all of it or nothing."""
     meta = dict(submission.metadata)
@@ -50,7 +50,7 @@ def register_case(session: Session, submission: Submission, classification: Clas
         department_probability=classification.department.probability if classification.department else None,
         department_margin=_finite(margin(classification)), needs_review=classification.needs_review,
     )
-    lifecycle.start(case, time_limits or TimeLimitPolicy.load())
+    lifecycle.start(case, time_limits)
     case.region = str(submission.metadata.get("region") or "")[:128] or None
     case.region_code = classification.place.code if classification.place else None
     case.office = classification.route.office[:200] if classification.route else None

@@ -44,7 +44,7 @@ async def register_submissions(submissions: list[Submission], predictor: Predict
         duplicates = []
         if predictor.duplicate_scorer is not None:
             duplicates = duplicate_store.find_duplicates(session, index, predictor.duplicate_scorer, fp)
-        case = case_store.register_case(session, submission, classification, salt, fp, duplicates, time_limits)
+        case = case_store.register_case(session, submission, classification, salt, time_limits, fp, duplicates)
         index.add(case.id, fp)
         created.append(CaseCreated(id=case.id, created_at=case.created_at, classification=classification,
                                    duplicates=duplicates, duplicate_group=case.duplicate_group,
