@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 from .. import case_store, duplicate_store, web_session
 from ..deps import SessionDep, session_key
 from ..keys import find_key, role_allows
-from ..lifecycle import STATE_NAMES, TRANSITIONS
+from ..lifecycle import STATE_NAMES
 from ..predictor import ModelCheckError
 from ..schemas import MAX_ROW_ID, CorrectionRequest
 from ..tables import ApiKey, as_utc, utcnow
@@ -135,7 +135,7 @@ def case_page(case_id: str, request: Request, session: SessionDep, user: ApiKey 
     labels = request.app.state.registry.predictor.model.labels if request.app.state.registry.predictor else {}
     return _render(request, "case.html", user, case=case, c=classification, current=case_store.current_labels(case),
                    text=highlight(case.text, keywords), links=links, others=others, labels=labels, error=error,
-                   transitions=TRANSITIONS.get(case.state, ()), overdue=case_store.is_overdue(case))
+                   overdue=case_store.is_overdue(case))
 
 
 @router.post("/cases/{case_id}/corrections", dependencies=[Depends(_csrf)])
