@@ -38,7 +38,7 @@ OUT = REPO_ROOT / "bench" / "results" / "duplicates.json"
 
 def synthetic(base: list[Fingerprint], n: int, rng: random.Random) -> list[Fingerprint]:
     """Fingerprints shaped like real ones: a real record's words, half kept and topped up with other
-    records' words, its embedding jittered, its own contact hash."""
+    records' words, its embedding jittered, its place, a time near its own, its own contact hash."""
     vocabulary = sorted({w for fp in base for w in fp.terms})
     out = []
     for i in range(n):
@@ -47,9 +47,12 @@ def synthetic(base: list[Fingerprint], n: int, rng: random.Random) -> list[Finge
         terms = intern_terms(words)
         vector = source.embedding + np.random.default_rng(i).normal(0, 0.25 / np.sqrt(len(source.embedding)),
                                                                      len(source.embedding)).astype(np.float32)
+        # Filed within a year of the record it copies, about the same place.
+        when = source.submitted_at + rng.uniform(-180, 180) * 86400 if source.submitted_at else None
         out.append(Fingerprint(text_hash=f"synthetic-{i}", terms=terms, minhash=minhash_of(terms).hashvalues,
                                embedding=vector / np.linalg.norm(vector), contacts=frozenset({f"contact-{i}"}),
-                               names=frozenset(), labels=source.labels, cues=source.cues))
+                               names=frozenset(), labels=source.labels, cues=source.cues, submitted_at=when,
+                               place_code=source.place_code, embedding_model=source.embedding_model))
     return out
 
 
@@ -65,7 +68,7 @@ def timed_load(fingerprints: list[Fingerprint], model_version: str) -> dict:
                 session.add_all(Case(id=f"c{start + i}", channel="web", text="-", meta={}, model_version=model_version,
                                      classification={}) for i in range(len(chunk)))
                 session.flush()
-                session.add_all(CaseFingerprint.from_fingerprint(f"c{start + i}", fp, model_version)
+                session.add_all(CaseFingerprint.from_fingerprint(f"c{start + i}", fp)
                                 for i, fp in enumerate(chunk))
                 session.commit()
         written = time.perf_counter() - started

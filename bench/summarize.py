@@ -87,7 +87,7 @@ def main() -> str:
         q, scale = duplicates["quality_test_split"], duplicates["scale"]
         lines += ["## Duplicate search (test split: 500 records, their duplicate groups and related pairs)", "",
                   "Pairwise precision and recall; each stage alone says 'duplicate' for every pair it proposes "
-                  "(semantic: cosine above its best dev threshold), the scorer judges the union of all stages.", "",
+                  "(semantic: cosine above its best threshold on the fitting pairs), the scorer judges the union of all stages.", "",
                   "| stage | precision | recall | pairs said | gold pairs |", "|---|---|---|---|---|"]
         for name, key in (("exact (normalised text)", "exact_only_duplicates"),
                           ("lexical (MinHash LSH, words)", "lexical_only_duplicates"),
@@ -101,8 +101,9 @@ def main() -> str:
         lines += ["", f"Candidate stages together reach {q['candidates_recall_duplicates']:.3f} of the duplicate "
                   f"pairs. Targets: precision ≥ 0.95, recall ≥ 0.90.", "",
                   f"At {scale['indexed_cases']:,} indexed cases ({scale['synthetic_cases']:,} synthetic): one search "
-                  f"p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms, p99 {lat['p99_ms']} ms (target ≤ 50 ms; the "
-                  f"model's embedding adds {scale['embedding_ms_per_text']} ms per text); duplicate recall among "
+                  f"p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms, p99 {lat['p99_ms']} ms (target ≤ 50 ms; "
+                  f"fingerprinting, the model's embedding and the place, adds {scale['embedding_ms_per_text']} ms "
+                  "per text); duplicate recall among "
                   f"them {scale['duplicate_recall_among_100k']}; index memory ≈ {scale['index_memory_mb']} MB; "
                   f"built in {scale['build_s']} s" + (f"; loaded from SQLite at start-up in {load_['load_s']} s." if load_
                                                       else "."), ""]

@@ -161,6 +161,38 @@ def _corrections_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _duplicates_reindex(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from petition_triage.model.inference import OnnxTriageModel
+    from petition_triage.model.taxonomy import load_taxonomy
+    from petition_triage.service.duplicate_store import reembed, stale_fingerprints
+    from petition_triage.service.model_registry import ModelRegistry
+
+    settings = get_settings()
+    database = _database()
+    with database.sessions() as session:
+        if args.model:
+            model = OnnxTriageModel(Path(args.model))
+        else:  # the model the service serves: the latest activated one that loads
+            registry = ModelRegistry(settings.model_dir, settings.models_root, load_taxonomy(), {})
+            registry.start(session)
+            if registry.predictor is None:
+                print("no model loads; activate one or pass --model", file=sys.stderr)
+                return 1
+            model = registry.predictor.model
+        stale = stale_fingerprints(session, model.version)
+    with Progress() as progress:
+        task = progress.add_task(f"re-embedding with {model.version}", total=len(stale))
+        for start in range(0, len(stale), args.batch_size):
+            with database.sessions() as session:
+                reembed(session, model, stale[start : start + args.batch_size])
+            progress.advance(task, len(stale[start : start + args.batch_size]))
+    print(f"{len(stale)} cases re-embedded with model {model.version}; running services pick them up at their "
+          "next search")
+    return 0
+
+
 def _duplicates_fit(args: argparse.Namespace) -> int:
     from petition_triage.training.duplicate_fit import fit_duplicate_scorer
 
@@ -277,6 +309,11 @@ def build_parser() -> argparse.ArgumentParser:
     dup_fit.add_argument("--data", default=str(REPO_ROOT / "data_samples"),
                          help="folder with train/dev[/test].jsonl in the corpus schema")
     dup_fit.set_defaults(handler=_duplicates_fit)
+    reindex = duplicates.add_parser("reindex", help="re-embed stored cases with the serving model (after a model "
+                                                    "change: search compares only cases embedded by one model)")
+    reindex.add_argument("--model", help="model directory (default: the model the service serves)")
+    reindex.add_argument("--batch-size", type=int, default=32, help="cases per model run and transaction")
+    reindex.set_defaults(handler=_duplicates_reindex)
 
     serve = commands.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host", default="127.0.0.1")

@@ -71,6 +71,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             registry.start(session)
             loaded = app.state.duplicate_index.sync(session)
         logger.info("duplicate index: %d cases loaded", loaded)
+        serving = registry.predictor.version if registry.predictor else None
+        stale = sum(n for model, n in app.state.duplicate_index.embedded_by().items() if model != serving)
+        if serving and stale:
+            logger.warning("%d stored cases were embedded by another model; duplicate search skips them until "
+                           "`petition-triage duplicates reindex` has run", stale)
         dispatch = None
         if settings.notify_interval_s > 0:
             dispatch = asyncio.create_task(app.state.dispatcher.run_forever(

@@ -2,14 +2,18 @@
 
 The database is the source of truth (`case_fingerprints`); each process holds the fingerprints in
 memory for speed and, before every search, reads the rows other processes added since its last look
-(`sync`). Candidates come from four stages, each cheap at 100,000 cases:
+(`sync`). A case re-embedded by `petition-triage duplicates reindex` comes back as a newer row and
+replaces the one held. Candidates come from four stages, each cheap at 100,000 cases:
 
     exact     the normalised text's hash
     lexical   MinHash LSH over the words (datasketch): copies and light edits
     semantic  the nearest embeddings (one matrix product)
     contact   the same hashed phone / ID number or name
 
-and every candidate is then scored as a pair (`DuplicateScorer`).
+and every candidate is then scored as a pair (`DuplicateScorer`). Only cases whose embedding comes
+from the same model as the query's are candidates: another model's embedding space does not compare,
+and the scorer was fitted on its own model's similarities. After a model change, older cases are
+found again once `reindex` has re-embedded them.
 """
 
 from __future__ import annotations
@@ -20,12 +24,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from datasketch import MinHashLSH
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from .duplicate_scorer import CLASSES, DuplicateScorer, PairEvidence
 from .fingerprints import MINHASH_PERMUTATIONS, Fingerprint, minhash_of
-from .tables import CaseFingerprint
+from .tables import Case, CaseFingerprint
 
 SEMANTIC_NEIGHBOURS = 20
 # A common name (王女士) can match thousands of cases; the most recent ones are the likely duplicates.
@@ -34,6 +38,11 @@ LSH_THRESHOLD = 0.5
 # Rows are read back from this far below the highest sequence number seen, because PostgreSQL hands
 # out sequence numbers at insert and another process may commit a lower one after a higher one.
 SYNC_LOOKBACK = 1000
+
+
+def _with_case(query: Select) -> Select:
+    """Fingerprint rows with their case's arrival time and place, which pair scoring compares."""
+    return query.add_columns(Case.created_at, Case.region_code).join(Case, Case.id == CaseFingerprint.case_id)
 
 
 @dataclass
@@ -51,6 +60,10 @@ class DuplicateIndex:
         self._ids: list[str] = []
         self._fingerprints: list[Fingerprint] = []
         self._embeddings = np.zeros((1024, 0), dtype=np.float32)
+        # Per row: which model made the embedding (a small code) and the stored row's sequence number.
+        self._model_of = np.zeros(1024, dtype=np.int16)
+        self._model_codes: dict[str, int] = {}
+        self._seq_of: list[int] = []
         self._row_of: dict[str, int] = {}
         self._by_text: dict[str, list[int]] = {}
         self._by_person: dict[str, list[int]] = {}
@@ -67,16 +80,20 @@ class DuplicateIndex:
     def _add(self, case_id: str, fp: Fingerprint, seq: int) -> None:
         self._max_seq = max(self._max_seq, seq)
         if case_id in self._row_of:
+            row = self._row_of[case_id]
+            if seq > self._seq_of[row]:  # re-embedded: same words and contacts, new embedding and labels
+                self._set_embedding(row, fp, seq)
+                self._fingerprints[row] = dataclasses.replace(fp, embedding=None, minhash=None)
             return
         row = len(self._ids)
-        if self._embeddings.shape[1] == 0:
-            self._embeddings = np.zeros((1024, fp.embedding.shape[0]), dtype=np.float32)
         if row == self._embeddings.shape[0]:
             grown = np.zeros((row * 2, self._embeddings.shape[1]), dtype=np.float32)
             grown[:row] = self._embeddings
             self._embeddings = grown
-        self._embeddings[row] = fp.embedding
+            self._model_of = np.concatenate([self._model_of, np.zeros(row, dtype=np.int16)])
         self._ids.append(case_id)
+        self._seq_of.append(seq)
+        self._set_embedding(row, fp, seq)
         # The embedding lives in the matrix and the signature in the LSH tables: copies kept per case
         # would cost ~190 MB at 100,000 cases.
         self._fingerprints.append(dataclasses.replace(fp, embedding=None, minhash=None))
@@ -87,6 +104,25 @@ class DuplicateIndex:
         if fp.terms:
             self._lsh.insert(case_id, minhash_of(hashvalues=fp.minhash), check_duplication=False)
 
+    def _set_embedding(self, row: int, fp: Fingerprint, seq: int) -> None:
+        # Models differ in width (384 for e5-small, 768 for a base model): rows are zero-padded to the
+        # widest seen, and a query reads only its own width.
+        width = fp.embedding.shape[0]
+        if width > self._embeddings.shape[1]:
+            self._embeddings = np.pad(self._embeddings, ((0, 0), (0, width - self._embeddings.shape[1])))
+        self._embeddings[row, :width] = fp.embedding
+        self._embeddings[row, width:] = 0.0
+        self._model_of[row] = self._model_code(fp.embedding_model)
+        self._seq_of[row] = seq
+
+    def _model_code(self, model: str) -> int:
+        return self._model_codes.setdefault(model, len(self._model_codes))
+
+    def embedded_by(self) -> dict[str, int]:
+        """How many cases each model's embeddings cover."""
+        counts = np.bincount(self._model_of[:len(self._ids)], minlength=len(self._model_codes))
+        return {model: int(counts[code]) for model, code in self._model_codes.items() if counts[code]}
+
     def sync(self, session: Session) -> int:
         """Reads fingerprints committed by any process since the last look; returns how many were new.
 
@@ -96,39 +132,44 @@ class DuplicateIndex:
         with self._lock:
             before = len(self._ids)
             if not self._ids:  # start-up: everything, in order
-                for row in session.scalars(select(CaseFingerprint).order_by(CaseFingerprint.seq)):
-                    self._add(row.case_id, row.to_fingerprint(), row.seq)
+                for row, created_at, region_code in session.execute(_with_case(select(CaseFingerprint))
+                                                                    .order_by(CaseFingerprint.seq)):
+                    self._add(row.case_id, row.to_fingerprint(created_at, region_code), row.seq)
                 return len(self._ids)
             recent = session.execute(select(CaseFingerprint.seq, CaseFingerprint.case_id)
                                      .where(CaseFingerprint.seq > self._max_seq - SYNC_LOOKBACK)).all()
-            missing = [case_id for _, case_id in recent if case_id not in self._row_of]
+            missing = [case_id for seq, case_id in recent
+                       if case_id not in self._row_of or seq > self._seq_of[self._row_of[case_id]]]
             self._max_seq = max([self._max_seq, *(seq for seq, _ in recent)])
             for start in range(0, len(missing), 500):
-                rows = session.scalars(select(CaseFingerprint).where(CaseFingerprint.case_id.in_(missing[start:start + 500]))
+                rows = session.execute(_with_case(select(CaseFingerprint))
+                                       .where(CaseFingerprint.case_id.in_(missing[start:start + 500]))
                                        .order_by(CaseFingerprint.seq))
-                for row in rows:
-                    self._add(row.case_id, row.to_fingerprint(), row.seq)
+                for row, created_at, region_code in rows:
+                    self._add(row.case_id, row.to_fingerprint(created_at, region_code), row.seq)
             return len(self._ids) - before
 
     def candidates(self, fp: Fingerprint, neighbours: int = SEMANTIC_NEIGHBOURS) -> dict[int, list[str]]:
-        """Rows worth scoring, with the stages that proposed each."""
+        """Rows worth scoring (embedded by the query's model), with the stages that proposed each."""
         found: dict[int, list[str]] = {}
+        n = len(self._ids)
+        code = self._model_codes.get(fp.embedding_model)
+        comparable = self._model_of[:n] == code if code is not None else np.zeros(n, dtype=bool)
         for row in self._by_text.get(fp.text_hash, []):
             found.setdefault(row, []).append("exact")
         if fp.terms:
             for case_id in self._lsh.query(minhash_of(hashvalues=fp.minhash)):
                 found.setdefault(self._row_of[case_id], []).append("lexical")
-        n = len(self._ids)
-        if n:
-            similarity = self._embeddings[:n] @ fp.embedding
-            k = min(neighbours, n)
+        if comparable.any():
+            similarity = np.where(comparable, self._embeddings[:n, :len(fp.embedding)] @ fp.embedding, -np.inf)
+            k = min(neighbours, int(comparable.sum()))
             for row in np.argpartition(-similarity, k - 1)[:k]:
                 found.setdefault(int(row), []).append("semantic")
         for key in fp.contacts | fp.names:
             for row in self._by_person.get(key, [])[-PERSON_CANDIDATES:]:
                 if "contact" not in found.setdefault(row, []):
                     found[row].append("contact")
-        return found
+        return {row: stages for row, stages in found.items() if comparable[row]}
 
     def search(self, fp: Fingerprint, scorer: DuplicateScorer, limit: int = 10,
                exclude: str | None = None) -> list[Match]:
@@ -136,7 +177,7 @@ class DuplicateIndex:
         with self._lock:
             proposed = self.candidates(fp)
             rows = [row for row in proposed if self._ids[row] != exclude]
-            semantic = self._embeddings[rows] @ fp.embedding if rows else []
+            semantic = self._embeddings[rows, :len(fp.embedding)] @ fp.embedding if rows else []
             evidence = [scorer.evidence(fp, self._fingerprints[row], float(cos)) for row, cos in zip(rows, semantic)]
             ids = [self._ids[row] for row in rows]
         if not rows:

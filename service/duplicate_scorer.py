@@ -10,22 +10,31 @@ Serving needs NumPy only.
 from __future__ import annotations
 
 import json
+import logging
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .fingerprints import Fingerprint, label_overlap, weighted_jaccard
+from .fingerprints import Fingerprint, label_overlap, weighted_containment, weighted_jaccard
+from .places import code_relation
+
+logger = logging.getLogger(__name__)
 
 SCORER_NAME = "duplicate_scorer.json"
 CLASSES = ("none", "duplicate", "related")
 # A word rarer than this (in IDF) is specific to a matter: a place, a company, an estate.
 RARE_IDF = 5.0
+# Time apart is read on a log scale up to a year: a week and a month differ more than a year and two.
+TIME_SCALE_DAYS = 365.0
+# The features that matter differently when the two submissions come from one person.
+_PERSONAL = ("semantic", "lexical", "containment", "rare_shared", "type_overlap", "department_overlap",
+             "follow_up_cue", "other_matter_cue", "time_apart", "place_same", "place_differs")
 FEATURES = (
-    "semantic", "lexical", "rare_shared", "contact_same", "contact_differs", "name_same", "name_differs",
-    "type_overlap", "department_overlap", "follow_up_cue", "other_matter_cue",
-    "person_x_semantic", "person_x_lexical", "person_x_rare_shared", "person_x_type_overlap",
-    "person_x_department_overlap", "person_x_follow_up_cue", "person_x_other_matter_cue",
+    "semantic", "lexical", "containment", "rare_shared", "contact_same", "contact_differs", "name_same",
+    "name_differs", "type_overlap", "department_overlap", "follow_up_cue", "other_matter_cue", "time_apart",
+    "place_same", "place_differs", *(f"person_x_{name}" for name in _PERSONAL),
 )
 
 
@@ -49,23 +58,35 @@ def pair_evidence(a: Fingerprint, b: Fingerprint, idf: dict[str, float], default
     common = set(a.terms).intersection(b.terms)
     lexical = weighted_jaccard(common, a.terms, b.terms, idf, default_idf)
     shared = sorted(common, key=lambda w: (-idf.get(w, default_idf), w))
-    rare = min(sum(1 for w in shared if idf.get(w, default_idf) > RARE_IDF), 5) / 5.0
     contact_same = bool(a.contacts & b.contacts)
-    contact_differs = bool(a.contacts and b.contacts and not contact_same)
     name_same = bool(a.names & b.names)
-    name_differs = bool(a.names and b.names and not name_same)
-    type_overlap = label_overlap(a.labels.get("type", {}), b.labels.get("type", {}))
-    department_overlap = label_overlap(a.labels.get("department", {}), b.labels.get("department", {}))
-    follow_up = float("follow_up" in a.cues | b.cues)
-    other_matter = float("other_matter" in a.cues | b.cues)
+    place = code_relation(a.place_code, b.place_code)
+    values = {
+        "semantic": semantic, "lexical": lexical,
+        "containment": weighted_containment(common, a.terms, b.terms, idf, default_idf),
+        "rare_shared": min(sum(1 for w in shared if idf.get(w, default_idf) > RARE_IDF), 5) / 5.0,
+        "contact_same": contact_same, "contact_differs": bool(a.contacts and b.contacts and not contact_same),
+        "name_same": name_same, "name_differs": bool(a.names and b.names and not name_same),
+        "type_overlap": label_overlap(a.labels.get("type", {}), b.labels.get("type", {})),
+        "department_overlap": label_overlap(a.labels.get("department", {}), b.labels.get("department", {})),
+        "follow_up_cue": "follow_up" in a.cues | b.cues, "other_matter_cue": "other_matter" in a.cues | b.cues,
+        "time_apart": time_apart(a.submitted_at, b.submitted_at),
+        "place_same": place == "same", "place_differs": place == "differs",
+    }
     person = float(contact_same or name_same)
-    features = np.array([
-        semantic, lexical, rare, contact_same, contact_differs, name_same, name_differs,
-        type_overlap, department_overlap, follow_up, other_matter,
-        person * semantic, person * lexical, person * rare, person * type_overlap,
-        person * department_overlap, person * follow_up, person * other_matter,
-    ], dtype=np.float64)
+    for name in _PERSONAL:
+        values[f"person_x_{name}"] = person * float(values[name])
+    features = np.array([float(values[name]) for name in FEATURES], dtype=np.float64)
     return PairEvidence(semantic, lexical, shared[:8], contact_same, name_same, features)
+
+
+def time_apart(a: float | None, b: float | None) -> float:
+    """0 for the same moment, 1 for a year or more apart (log scale); 0 when either time is unknown,
+    which only synthetic fingerprints lack: the service stamps every case."""
+    if a is None or b is None:
+        return 0.0
+    days = abs(a - b) / 86400.0
+    return min(math.log1p(days) / math.log1p(TIME_SCALE_DAYS), 1.0)
 
 
 @dataclass
@@ -78,6 +99,8 @@ class DuplicateScorer:
     default_idf: float
     # How the scorer was fitted and how it did on held-out data, for the model card.
     report: dict = field(default_factory=dict)
+    # The pair features the coefficients are for, in order.
+    features: list[str] = field(default_factory=lambda: list(FEATURES))
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """Class probabilities for rows of pair features (n × len(FEATURES))."""
@@ -106,4 +129,11 @@ class DuplicateScorer:
         path = Path(directory) / SCORER_NAME
         if not path.exists():
             return None
-        return cls(**json.loads(path.read_text(encoding="utf-8")))
+        scorer = cls(**json.loads(path.read_text(encoding="utf-8")))
+        widths = {len(row) for row in scorer.coef}
+        if list(scorer.features) != list(FEATURES) or widths != {len(FEATURES)}:
+            # Fitted by an older release on other pair features: scoring with it would be meaningless.
+            logger.warning("%s was fitted on other pair features than this release computes; duplicate search "
+                           "stays off until `petition-triage duplicates fit` refits it", path)
+            return None
+        return scorer

@@ -7,18 +7,21 @@ reviewer split, named after the component's earliest case.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from petition_triage.model.decision import HeadOutput
+from petition_triage.model.inference import EMBEDDING_OUTPUT, OnnxTriageModel
+
 from .duplicate_index import DuplicateIndex, Match
 from .duplicate_scorer import DuplicateScorer
-from .fingerprints import Fingerprint, fingerprint
+from .fingerprints import Fingerprint, fingerprint, unit_vector
 from .schemas import Classification, DuplicateEvidence, DuplicateLinkView, DuplicateMatch, HotIssueView, Submission
 from .tables import Case, CaseFingerprint, DuplicateLink, LinkReview, as_utc, utcnow
 
@@ -26,17 +29,57 @@ REVIEW_ACTIONS = ("confirmed", "split")
 
 
 def submission_fingerprint(submission: Submission, classification: Classification, embedding: np.ndarray,
-                           salt: str) -> Fingerprint:
+                           salt: str, received_at: datetime | None = None) -> Fingerprint:
+    """The fingerprint of a submission arriving now (or at `received_at`), as its case will store it."""
     labels = {}
     if classification.type is not None:
         labels["type"] = top_labels(classification.type.probabilities)
     if classification.department is not None:
         labels["department"] = {s.label: s.probability for s in classification.department.top_k}
-    return fingerprint(submission.text, submission.title, embedding, submission.metadata, salt, labels)
+    place = classification.place.code if classification.place else None
+    return fingerprint(submission.text, submission.title, embedding, submission.metadata, salt, labels,
+                       submitted_at=received_at or utcnow(), place_code=place,
+                       embedding_model=classification.model_version)
 
 
 def top_labels(probabilities: dict[str, float], k: int = 3) -> dict[str, float]:
     return dict(sorted(probabilities.items(), key=lambda item: -item[1])[:k])
+
+
+def model_labels(labels: dict[str, list[str]], decided: dict[str, HeadOutput], row: int) -> dict[str, dict[str, float]]:
+    """The top type and department labels of one row of a model's decisions, as fingerprints keep them."""
+    return {head: top_labels(dict(zip(labels[head], decided[head].probs[row].tolist())))
+            for head in ("type", "department") if head in decided}
+
+
+def stale_fingerprints(session: Session, model_version: str) -> list[str]:
+    """Cases whose fingerprint embedding another model made, oldest first."""
+    return list(session.scalars(select(CaseFingerprint.case_id).where(CaseFingerprint.embedding_model != model_version)
+                                .order_by(CaseFingerprint.seq)))
+
+
+def reembed(session: Session, model: OnnxTriageModel, case_ids: list[str]) -> int:
+    """Gives these cases' fingerprints `model`'s embedding and labels, in one transaction.
+
+    Written as new rows (new sequence numbers), so that every service process's index replaces its
+    copy at its next sync; words, contact hashes and links stay as they were.
+    """
+    rows = session.execute(select(CaseFingerprint, Case.title, Case.text).join(Case, Case.id == CaseFingerprint.case_id)
+                           .where(CaseFingerprint.case_id.in_(case_ids))).all()
+    if not rows:
+        return 0
+    outputs = model.logits([text for _, _, text in rows], [title for _, title, _ in rows])
+    decided = model.decide(outputs)
+    renewed = []
+    for i, (stored, _, _) in enumerate(rows):
+        fp = dataclasses.replace(stored.to_fingerprint(), embedding=unit_vector(outputs[EMBEDDING_OUTPUT][i]),
+                                 labels=model_labels(model.labels, decided, i), embedding_model=model.version)
+        renewed.append(CaseFingerprint.from_fingerprint(stored.case_id, fp))
+        session.delete(stored)
+    session.flush()
+    session.add_all(renewed)
+    session.commit()
+    return len(renewed)
 
 
 def find_duplicates(session: Session, index: DuplicateIndex, scorer: DuplicateScorer, fp: Fingerprint,
@@ -67,7 +110,7 @@ def evidence_json(match: Match) -> dict:
 def add_fingerprint_and_links(session: Session, case: Case, fp: Fingerprint,
                               matches: list[DuplicateMatch]) -> list[DuplicateLink]:
     """Adds (without committing) the case's fingerprint, its links, and joins it to its duplicates' group."""
-    session.add(CaseFingerprint.from_fingerprint(case.id, fp, case.model_version))
+    session.add(CaseFingerprint.from_fingerprint(case.id, fp))
     links = [DuplicateLink(case_id=case.id, other_case_id=m.case_id, kind=m.kind, score=m.score,
                            evidence=m.evidence.model_dump(), created_at=utcnow()) for m in matches]
     session.add_all(links)

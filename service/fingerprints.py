@@ -12,6 +12,7 @@ import sys
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import jieba
 import numpy as np
@@ -84,20 +85,35 @@ class Fingerprint:
     # share their labels, and soft overlap tolerates a short follow-up the model is unsure of.
     labels: dict[str, dict[str, float]] = field(default_factory=dict)
     cues: frozenset[str] = field(default_factory=frozenset)
+    # When the submission arrived (POSIX seconds) and the division code of its place: one person's
+    # re-submissions of a matter come within weeks and name the same county; another matter of theirs
+    # is often months away or elsewhere.
+    submitted_at: float | None = None
+    place_code: str | None = None
+    # The model version whose encoder made the embedding: embeddings of two models do not compare.
+    embedding_model: str = ""
 
 
 def fingerprint(text: str, title: str | None, embedding: np.ndarray, metadata: Mapping[str, object], salt: str,
-                labels: dict[str, dict[str, float]] | None = None) -> Fingerprint:
+                labels: dict[str, dict[str, float]] | None = None, submitted_at: datetime | None = None,
+                place_code: str | None = None, embedding_model: str = "") -> Fingerprint:
     full = f"{title or ''} {text}"
     terms = matter_terms(full)
     contacts, names = person_hashes(metadata, salt)
-    vector = np.asarray(embedding, dtype=np.float32)
-    norm = float(np.linalg.norm(vector))
     return Fingerprint(
         text_hash=hashlib.sha256(normalise(full).encode("utf-8")).hexdigest(), terms=terms,
-        minhash=minhash_of(terms).hashvalues.astype(np.uint32), embedding=vector / norm if norm > 0 else vector,
+        minhash=minhash_of(terms).hashvalues.astype(np.uint32), embedding=unit_vector(embedding),
         contacts=contacts, names=names, labels=labels or {},
-        cues=frozenset(name for name, pattern in MATTER_CUES.items() if pattern.search(full)))
+        cues=frozenset(name for name, pattern in MATTER_CUES.items() if pattern.search(full)),
+        submitted_at=submitted_at.timestamp() if submitted_at else None,
+        place_code=sys.intern(place_code) if place_code else None, embedding_model=sys.intern(embedding_model))
+
+
+def unit_vector(embedding: np.ndarray) -> np.ndarray:
+    """The embedding as float32 of length 1, so that a dot product is the cosine."""
+    vector = np.asarray(embedding, dtype=np.float32)
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
 
 
 def label_overlap(a: Mapping[str, float], b: Mapping[str, float]) -> float:
@@ -112,6 +128,14 @@ def weighted_jaccard(shared: set[str], a: Iterable[str], b: Iterable[str], idf: 
     common = sum(idf.get(w, default_idf) for w in shared)
     union = total - common
     return common / union if union > 0 else 0.0
+
+
+def weighted_containment(shared: set[str], a: Iterable[str], b: Iterable[str], idf: Mapping[str, float],
+                         default_idf: float) -> float:
+    """The share of the shorter text's weighted words that the other text has too: a one-line follow-up
+    ("工龄的事档案馆还是不给查") is contained in the long letter it follows, though their Jaccard is small."""
+    smaller = min(sum(idf.get(w, default_idf) for w in a), sum(idf.get(w, default_idf) for w in b))
+    return sum(idf.get(w, default_idf) for w in shared) / smaller if smaller > 0 else 0.0
 
 
 def idf_table(documents: Iterable[Iterable[str]], min_df: int = 2) -> tuple[dict[str, float], float]:

@@ -118,3 +118,20 @@ def extract_place(text: str, reported_region: str | None = None) -> Place:
     return Place(province=merged["province"], city=merged["city"], county=merged["county"], town=merged["town"],
                  code=division_code(merged["province"], merged["city"], merged["county"]), source=source,
                  objects=named_objects(text))
+
+
+def code_relation(a: str | None, b: str | None) -> str:
+    """Whether two division codes name the same county (`same`), places that cannot be the same
+    (`differs`: other counties, or other cities or provinces where one code is coarser), or
+    `unknown` when either is missing or one contains the other (城中区 and 西宁市)."""
+    if not a or not b:
+        return "unknown"
+    # 630102: province 63, city 6301, county 630102; a city's code ends in 00, a province's in 0000.
+    depth = min(_code_depth(a), _code_depth(b))
+    if a[: 2 * depth] != b[: 2 * depth]:
+        return "differs"
+    return "same" if depth == 3 and a == b else "unknown"
+
+
+def _code_depth(code: str) -> int:
+    return 1 if code[2:6] == "0000" else 2 if code[4:6] == "00" else 3

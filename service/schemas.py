@@ -322,6 +322,9 @@ class ModelVersion(BaseModel):
     path: str
     active: bool
     metrics: dict
+    cases_to_reindex: int | None = Field(
+        default=None, description="on activation: stored cases whose duplicate-search embedding another model made; "
+                                  "duplicate search skips them until `petition-triage duplicates reindex` has run")
 
 
 class ModelList(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime, timezone
 
 import numpy as np
@@ -134,18 +135,22 @@ class CaseFingerprint(Base):
     cues: Mapped[list] = mapped_column(JSON)
 
     @classmethod
-    def from_fingerprint(cls, case_id: str, fp: Fingerprint, model_version: str) -> "CaseFingerprint":
+    def from_fingerprint(cls, case_id: str, fp: Fingerprint) -> "CaseFingerprint":
         return cls(case_id=case_id, text_hash=fp.text_hash, terms=list(fp.terms),
                    minhash=fp.minhash.astype("<u4").tobytes(), embedding=fp.embedding.astype("<f2").tobytes(),
-                   embedding_model=model_version, contacts=sorted(fp.contacts), names=sorted(fp.names),
+                   embedding_model=fp.embedding_model, contacts=sorted(fp.contacts), names=sorted(fp.names),
                    labels=fp.labels, cues=sorted(fp.cues))
 
-    def to_fingerprint(self) -> Fingerprint:
+    def to_fingerprint(self, created_at: datetime | None = None, region_code: str | None = None) -> Fingerprint:
+        """The stored fingerprint; when and where come from its case (`Case.created_at`, `Case.region_code`)."""
         return Fingerprint(text_hash=self.text_hash, terms=intern_terms(self.terms),
                            minhash=np.frombuffer(self.minhash, dtype="<u4").astype(np.uint32),
                            embedding=np.frombuffer(self.embedding, dtype="<f2").astype(np.float32),
                            contacts=frozenset(self.contacts), names=frozenset(self.names),
-                           labels=self.labels, cues=frozenset(self.cues))
+                           labels=self.labels, cues=frozenset(self.cues),
+                           submitted_at=as_utc(created_at).timestamp() if created_at else None,
+                           place_code=sys.intern(region_code) if region_code else None,
+                           embedding_model=sys.intern(self.embedding_model))
 
 
 class DuplicateLink(Base):

@@ -19,9 +19,11 @@ from petition_triage.config import Settings
 from petition_triage.service.app import create_app
 from petition_triage.service.database import Database, migrate
 from petition_triage.service.duplicate_index import DuplicateIndex
-from petition_triage.service.duplicate_scorer import SCORER_NAME, DuplicateScorer
+from petition_triage.service.duplicate_scorer import FEATURES, SCORER_NAME, DuplicateScorer
 from petition_triage.service.fingerprints import fingerprint
+from petition_triage.training.duplicate_fit import OUT_OF_FOLD
 from petition_triage.service.keys import create_key
+from petition_triage.service.places import code_relation
 from petition_triage.service.tables import Case, CaseFingerprint
 
 LETTER = ("尊敬的领导：我叫马福祥，是化隆县某村村民。2023年修路征了我家两亩三分水浇地，说好一年内发补偿款，"
@@ -79,16 +81,113 @@ def test_scorer_judges_pairs_and_round_trips(tmp_path):
     assert DuplicateScorer.load(tmp_path / "nowhere") is None
 
 
+def test_pair_features_read_containment_time_and_place():
+    scorer = hand_scorer()
+    names = list(FEATURES)
+    day = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+    letter = fingerprint(LETTER, None, _unit(0), {"phone": "13900001234"}, "s", submitted_at=day, place_code="630224")
+    # A one-line follow-up shares few of the letter's words (low Jaccard) but nearly all of its own.
+    follow_up = fingerprint("征地补偿款还没发完，乡上县上互相推", None, _unit(1), {"phone": "13900001234"}, "s",
+                            submitted_at=day + timedelta(days=20), place_code="630224")
+    features = dict(zip(names, scorer.evidence(letter, follow_up).features))
+    assert features["containment"] > 2 * features["lexical"]
+    assert features["place_same"] == 1 and features["place_differs"] == 0
+    assert 0.4 < features["time_apart"] < 0.7, "twenty days is about half way to a year on the log scale"
+    assert features["person_x_time_apart"] == features["time_apart"]
+    elsewhere = fingerprint(LETTER, None, _unit(2), {}, "s", submitted_at=day + timedelta(days=800), place_code="630102")
+    features = dict(zip(names, scorer.evidence(letter, elsewhere).features))
+    assert features["place_differs"] == 1 and features["time_apart"] == 1.0 and features["person_x_containment"] == 0
+    assert code_relation("630224", "630200") == "unknown", "a county and its own city may be the same place"
+    assert code_relation("630224", "630100") == "differs" and code_relation(None, "630224") == "unknown"
+
+
+def test_a_scorer_fitted_on_other_features_is_not_used(tmp_path):
+    old = hand_scorer()
+    old.coef = [row[:18] for row in old.coef]
+    old.features = list(FEATURES[:18])
+    old.save(tmp_path)
+    assert DuplicateScorer.load(tmp_path) is None
+
+
+def test_sync_gives_fingerprints_the_time_and_place_of_their_case(tmp_path, database_url):
+    database = Database(database_url)
+    migrate(database.engine)
+    created = datetime(2026, 5, 4, 8, 30, tzinfo=timezone.utc)
+    with database.sessions() as session:
+        session.add(Case(id="placed", channel="web", text=LETTER, meta={}, model_version="m", classification={},
+                         created_at=created, region_code="630224"))
+        session.flush()
+        session.add(CaseFingerprint.from_fingerprint("placed", fingerprint(LETTER, None, _unit(0), {}, "s", embedding_model="m")))
+        session.commit()
+        index = DuplicateIndex()
+        assert index.sync(session) == 1
+    stored = index._fingerprints[0]
+    assert stored.place_code == "630224" and stored.submitted_at == created.timestamp()
+    database.engine.dispose()
+
+
+def test_index_compares_only_embeddings_of_the_querys_model():
+    index = DuplicateIndex()
+    index.add("old", fingerprint(LETTER, None, _unit(0), {"phone": "13900001234"}, "s", embedding_model="v1"))
+    index.add("new", fingerprint(OTHER, None, _unit(1), {"phone": "13900001234"}, "s", embedding_model="v2"))
+    query = fingerprint(LETTER, None, _unit(0), {"phone": "13900001234"}, "s", embedding_model="v2")
+    found = {index._ids[row] for row in index.candidates(query)}
+    assert found == {"new"}, "an exact copy embedded by another model is not scored against this one"
+    assert index.embedded_by() == {"v1": 1, "v2": 1}
+    # The same case re-embedded (a newer row) replaces what the index held.
+    index.add("old", fingerprint(LETTER, None, _unit(0), {"phone": "13900001234"}, "s", embedding_model="v2"), seq=9)
+    assert {index._ids[row] for row in index.candidates(query)} == {"old", "new"}
+    assert index.embedded_by() == {"v2": 2} and len(index) == 2
+
+
+def test_reindex_re_embeds_stored_cases_and_running_indexes_follow(tmp_path, tiny_model_dir, database_url, monkeypatch):
+    from petition_triage.cli import main
+    from petition_triage.config import get_settings
+    from petition_triage.model.inference import OnnxTriageModel
+
+    database = Database(database_url)
+    migrate(database.engine)
+    with database.sessions() as session:
+        for i, text in enumerate((LETTER, OTHER)):
+            session.add(Case(id=f"case-{i}", channel="web", text=text, meta={}, model_version="old", classification={}))
+            session.flush()
+            session.add(CaseFingerprint.from_fingerprint(
+                f"case-{i}", fingerprint(text, None, _unit(i, dim=4), {"phone": "13900001234"}, "s", embedding_model="old")))
+        session.commit()
+        index = DuplicateIndex()
+        index.sync(session)
+    version = OnnxTriageModel(tiny_model_dir).version
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    try:
+        assert main(["duplicates", "reindex", "--model", str(tiny_model_dir), "--batch-size", "1"]) == 0
+    finally:
+        get_settings.cache_clear()
+    with database.sessions() as session:
+        rows = session.scalars(select(CaseFingerprint).order_by(CaseFingerprint.case_id)).all()
+        assert [r.embedding_model for r in rows] == [version, version]
+        assert all(r.contacts for r in rows), "contact hashes survive re-embedding"
+        assert index.sync(session) == 0, "no new cases, only newer rows of known ones"
+        assert session.scalar(select(func.count()).select_from(Case)) == 2
+        renewed = rows[0].to_fingerprint()
+    assert index.embedded_by() == {version: 2}
+    width = len(renewed.embedding)
+    assert width != 4 and np.allclose(index._embeddings[index._row_of["case-0"], :width], renewed.embedding)
+    assert index._fingerprints[index._row_of["case-0"]].embedding_model == version
+    assert {index._ids[row] for row in index.candidates(renewed)} == {"case-0", "case-1"}
+    database.engine.dispose()
+
+
 def test_fitted_scorer_is_measured_on_held_out_splits(tiny_model_dir):
     scorer = DuplicateScorer.load(tiny_model_dir)
     assert scorer is not None
     assert 0 < scorer.thresholds["duplicate"] < 1 and 0 < scorer.thresholds["related"] < 1
-    for split in ("dev", "test"):
+    for split in (OUT_OF_FOLD, "test"):
         report = scorer.report["splits"][split]
         assert report["combined_duplicates"]["gold"] > 0
         assert 0 <= report["combined_duplicates"]["precision"] <= 1
         assert report["candidates_recall_duplicates"] > 0.5, "candidate stages miss most duplicates"
-    assert scorer.report["train_pairs"] > 0
+    assert scorer.report["fit_pairs"] > 0
 
 
 @pytest.fixture
@@ -193,7 +292,7 @@ def test_sync_reads_rows_committed_out_of_sequence(tmp_path, database_url):
         for case_id, seq in (("late-high", 50), ("early-low", 20)):
             session.add(Case(id=case_id, channel="web", text=LETTER, meta={}, model_version="m", classification={}))
             session.flush()
-            session.add(CaseFingerprint.from_fingerprint(case_id, fingerprint(LETTER, None, _unit(seq), {}, "s"), "m"))
+            session.add(CaseFingerprint.from_fingerprint(case_id, fingerprint(LETTER, None, _unit(seq), {}, "s", embedding_model="m")))
             session.flush()
             session.query(CaseFingerprint).filter_by(case_id=case_id).update({"seq": seq})
             session.commit()

@@ -196,8 +196,10 @@ def test_activate_and_roll_back_without_restart(service, tiny_model_dir):
     admin = service.keys["admin"]
     before = service.post("/v1/classify", json={"text": TEXT}, headers=service.keys["intake"]).json()["model_version"]
 
+    assert service.post("/v1/cases", json={"text": TEXT}, headers=service.keys["intake"]).status_code == 201
     activated = service.post("/v1/models/v2:activate", headers=admin)
     assert activated.status_code == 200 and activated.json()["version"] == "v2"
+    assert activated.json()["cases_to_reindex"] == 1, "the stored case was embedded by the earlier model"
     assert service.post("/v1/classify", json={"text": TEXT}, headers=service.keys["intake"]).json()["model_version"] == "v2"
 
     refused = service.post("/v1/models/v3:activate", headers=admin)
@@ -207,6 +209,7 @@ def test_activate_and_roll_back_without_restart(service, tiny_model_dir):
 
     rolled = service.post("/v1/models:rollback", headers=admin)
     assert rolled.status_code == 200 and rolled.json()["version"] == before
+    assert rolled.json()["cases_to_reindex"] == 0
     listed = {m["version"]: m["active"] for m in service.get("/v1/models", headers=admin).json()["items"]}
     assert listed[before] is True and listed["v2"] is False
 

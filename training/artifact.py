@@ -139,7 +139,9 @@ def write_model_card(out_dir: Path) -> None:
     duplicates = read_json(out_dir / "duplicate_scorer.json").get("report", {}).get("splits", {})
     if duplicates:
         lines += ["## Duplicate search", "", "The duplicate scorer (`duplicate_scorer.json`) was fitted on the train "
-                  "split's duplicate groups and related pairs; thresholds were set on dev. Pairwise figures:", "",
+                  "and dev splits' duplicate groups and related pairs, its regularisation and thresholds chosen on "
+                  "out-of-fold probabilities (folds grouped by matter); the test split was never seen. "
+                  "Pairwise figures:", "",
                   "| split | duplicates precision | duplicates recall | related precision | related recall |",
                   "|---|---|---|---|---|"]
         for name, r in duplicates.items():

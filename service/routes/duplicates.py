@@ -3,6 +3,7 @@ from datetime import datetime, timedelta, timezone
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 
 from .. import duplicate_store
+from ..intake import attach_routes
 from ..deps import DuplicateIndexDep, IntakeKey, PredictorDep, ReviewerKey, SessionDep, require_duplicate_scorer
 from ..schemas import (MAX_ROW_ID, DuplicateLinkView, DuplicateSearchRequest, DuplicateSearchResponse, HotIssues,
                        LinkReviewRequest)
@@ -18,6 +19,8 @@ async def search_duplicates(query: DuplicateSearchRequest, predictor: PredictorD
     (same public issue, other people), with the evidence for each. Nothing is stored."""
     scorer = require_duplicate_scorer(predictor)
     (classification,), embeddings = await predictor.classify_and_embed([query])
+    # The place, as registering would find it: where a case is about is part of what makes a duplicate.
+    attach_routes([classification], [query], request.app.state.routing.current())
     fp = duplicate_store.submission_fingerprint(query, classification, embeddings[0], request.app.state.contact_salt)
     matches = duplicate_store.find_duplicates(session, index, scorer, fp, query.limit)
     return DuplicateSearchResponse(matches=matches, indexed_cases=len(index))

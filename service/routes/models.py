@@ -24,7 +24,11 @@ def activate_model(version: str, request: Request, session: SessionDep, admin: A
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no model version {version!r}")
     except ModelCheckError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=f"{exc}; the current model keeps serving")
-    return ModelVersion(version=predictor.version, path=str(registry.active_path), active=True, metrics={})
+    index = request.app.state.duplicate_index
+    index.sync(session)
+    stale = sum(n for model, n in index.embedded_by().items() if model != predictor.version)
+    return ModelVersion(version=predictor.version, path=str(registry.active_path), active=True, metrics={},
+                        cases_to_reindex=stale)
 
 
 @router.post(":rollback", response_model=ModelVersion)
