@@ -118,17 +118,13 @@ def add_fingerprint_and_links(session: Session, case: Case, fp: Fingerprint,
     if duplicates:
         others = session.scalars(select(Case).where(Case.id.in_(duplicates))).all()
         groups = {o.duplicate_group or o.id for o in others}
-        # Two groups bridged by the new case merge under the earliest name.
-        group = min(groups, key=lambda g: _group_start(others, g))
+        members = session.scalars(select(Case).where(or_(Case.id.in_(duplicates), Case.duplicate_group.in_(groups)))).all()
+        # Groups bridged by the new case merge under the earliest case of them all, as `regroup` names a group.
+        group = min(members, key=lambda c: as_utc(c.created_at)).id
         case.duplicate_group = group
-        members = session.scalars(select(Case).where(or_(Case.id.in_(duplicates), Case.duplicate_group.in_(groups))))
         for member in members:
             member.duplicate_group = group
     return links
-
-
-def _group_start(cases: list[Case], group: str) -> datetime:
-    return min(c.created_at for c in cases if (c.duplicate_group or c.id) == group)
 
 
 def links_of(session: Session, case_id: str) -> list[DuplicateLink]:
@@ -174,7 +170,7 @@ def regroup(session: Session, case_ids: set[str]) -> None:
                     frontier.append(other)
         seen |= component
         cases = session.scalars(select(Case).where(Case.id.in_(component))).all()
-        group = min(cases, key=lambda c: c.created_at).id if len(cases) > 1 else None
+        group = min(cases, key=lambda c: as_utc(c.created_at)).id if len(cases) > 1 else None
         for case in cases:
             case.duplicate_group = group
 

@@ -24,7 +24,7 @@ from petition_triage.service.fingerprints import fingerprint
 from petition_triage.training.duplicate_fit import OUT_OF_FOLD
 from petition_triage.service.keys import create_key
 from petition_triage.service.places import code_relation
-from petition_triage.service.tables import Case, CaseFingerprint
+from petition_triage.service.tables import Case, CaseFingerprint, DuplicateLink
 
 LETTER = ("尊敬的领导：我叫马福祥，是化隆县某村村民。2023年修路征了我家两亩三分水浇地，说好一年内发补偿款，"
           "到现在快两年了只发了一半，乡上说县上没拨，县上说找乡上，请领导给我们做主。")
@@ -282,6 +282,38 @@ def test_model_without_scorer_still_registers(tmp_path, tiny_model_dir):
         assert client.post("/v1/cases", json={"text": LETTER}, headers=key).json()["duplicates"] == []
         refused = client.post("/v1/duplicates:search", json={"text": LETTER}, headers=key)
         assert refused.status_code == 503 and "duplicates fit" in refused.json()["detail"]
+
+
+def test_a_case_bridging_two_groups_merges_them_under_their_earliest_case(tmp_path, database_url):
+    from petition_triage.service.duplicate_store import add_fingerprint_and_links, regroup
+    from petition_triage.service.schemas import DuplicateEvidence, DuplicateMatch
+
+    database = Database(database_url)
+    migrate(database.engine)
+    start = datetime(2026, 1, 5, tzinfo=timezone.utc)
+    # Group "a" = a (day 0) + b (day 3); group "c" = c (day 1) alone; the new case matches b and c only.
+    with database.sessions() as session:
+        for day, (case_id, group) in enumerate([("a", "a"), ("c", None), ("x", None), ("b", "a")]):
+            session.add(Case(id=case_id, channel="web", text=LETTER, meta={}, model_version="m", classification={},
+                             created_at=start + timedelta(days=day), duplicate_group=group))
+        session.flush()
+        session.add(DuplicateLink(case_id="b", other_case_id="a", kind="duplicate", score=0.9, evidence={},
+                                  created_at=start + timedelta(days=3)))
+        new = Case(id="new", channel="web", text=LETTER, meta={}, model_version="m", classification={},
+                   created_at=start + timedelta(days=9))
+        session.add(new)
+        session.flush()
+        evidence = DuplicateEvidence(stages=["contact"], semantic_similarity=0.9, text_similarity=0.5, shared_terms=[],
+                                     same_contact=True, same_name=False)
+        matches = [DuplicateMatch(case_id=other, kind="duplicate", score=0.9, evidence=evidence) for other in ("b", "c")]
+        add_fingerprint_and_links(session, new, fingerprint(LETTER, None, _unit(0), {}, "s", embedding_model="m"),
+                                  matches)
+        session.commit()
+        grouped = {c.id: c.duplicate_group for c in session.scalars(select(Case))}
+        assert grouped == {"a": "a", "b": "a", "c": "a", "new": "a", "x": None}
+        regroup(session, {"new"})  # what a later review would recompute: the same name
+        assert session.get(Case, "new").duplicate_group == "a"
+    database.engine.dispose()
 
 
 def test_sync_reads_rows_committed_out_of_sequence(tmp_path, database_url):
