@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import json
 import math
-import re
 import secrets
 import uuid
 from pathlib import Path
@@ -20,7 +19,7 @@ from petition_triage.privacy import contact_hash
 
 from . import lifecycle, notifications
 from .duplicate_store import add_fingerprint_and_links
-from .fingerprints import CONTACT_FIELDS, NAME_FIELDS, Fingerprint
+from .fingerprints import CONTACT_FIELDS, NAME_FIELDS, Fingerprint, char_shingles
 from .predictor import margin
 from .schemas import Classification, CorrectionRequest, DuplicateMatch, Submission
 from .tables import Case, Correction, as_utc, utcnow
@@ -175,11 +174,6 @@ def add_corrections(session: Session, case: Case, changes: dict[str, object], re
     return events
 
 
-def _shingles(text: str) -> set[str]:
-    text = re.sub(r"\s+", "", text)
-    return {text[i : i + 3] for i in range(max(1, len(text) - 2))}
-
-
 def review_queue(session: Session, limit: int, department: str | None = None) -> list[tuple[Case, float, list[str]]]:
     """Uncorrected cases a reviewer should see first, spread so that look-alikes do not fill the page.
 
@@ -212,7 +206,7 @@ def review_queue(session: Session, limit: int, department: str | None = None) ->
     per_department: dict[str | None, int] = {}
     cap = max(1, math.ceil(limit / 3)) if not department else limit
     for case, priority, why in scored:
-        shingles = _shingles(case.text)
+        shingles = char_shingles(case.text, 3)
         if any(len(shingles & s) / max(1, len(shingles | s)) > 0.6 for s in seen):
             continue
         if per_department.get(case.predicted_department, 0) >= cap:

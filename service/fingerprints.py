@@ -42,6 +42,12 @@ def normalise(text: str) -> str:
     return _NOT_WORD.sub("", _BOILERPLATE.sub("", text))
 
 
+def char_shingles(text: str, n: int) -> set[str]:
+    """The character n-grams of a text without its whitespace (the text itself when shorter than n)."""
+    text = re.sub(r"\s+", "", text)
+    return {text[i : i + n] for i in range(max(1, len(text) - n + 1))}
+
+
 def matter_terms(text: str) -> tuple[str, ...]:
     """The distinct words of a text (jieba), two characters or more, without boilerplate and punctuation.
 

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from petition_triage.model.taxonomy import Taxonomy, load_taxonomy
+from petition_triage.service.fingerprints import char_shingles
 
 SPLITS = ("train", "dev", "test")
 SPLIT_SHARES = {"train": 0.70, "dev": 0.15, "test": 0.15}
@@ -162,11 +163,6 @@ def split_records(records: list[dict], seed: int = 13) -> dict[str, list[dict]]:
     return out
 
 
-def _shingles(text: str, n: int = 5) -> set[str]:
-    text = re.sub(r"\s+", "", text)
-    return {text[i : i + n] for i in range(max(1, len(text) - n + 1))}
-
-
 def cross_split_near_duplicates(splits: dict[str, list[dict]], threshold: float = 0.5) -> list[tuple[str, str, float]]:
     """Pairs of records in different splits whose character 5-gram Jaccard reaches `threshold`."""
     from datasketch import MinHash, MinHashLSH
@@ -175,7 +171,7 @@ def cross_split_near_duplicates(splits: dict[str, list[dict]], threshold: float 
     shingles, split_of = {}, {}
     for split, records in splits.items():
         for r in records:
-            s = _shingles(r["text"])
+            s = char_shingles(r["text"], 5)
             m = MinHash(num_perm=64, seed=1)
             m.update_batch([x.encode("utf-8") for x in s])
             lsh.insert(r["id"], m)
