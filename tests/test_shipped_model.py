@@ -49,3 +49,31 @@ def test_shipped_model_finds_a_reworded_duplicate_across_channels():
     matches = index.search(fps[2], scorer)
     assert [(m.case_id, m.kind) for m in matches] == [("letter", "duplicate")]
     assert matches[0].evidence.same_name
+
+
+def test_shipped_model_keeps_one_persons_other_matter_of_the_same_day_apart():
+    """One caller, one day: unpaid wages in the morning, a school question in the afternoon; a week later
+    the wages again by WeChat. Only the last is a duplicate of the first."""
+    from petition_triage.service.duplicate_index import DuplicateIndex
+    from petition_triage.service.duplicate_scorer import DuplicateScorer
+    from petition_triage.training.duplicate_fit import corpus_fingerprints
+
+    caller = {"name": "马建国", "phone": "13900001111"}
+    region = {"province": "青海省", "city": "西宁市", "county": "城东区"}
+    records = [
+        {"id": "wages", "title": None, "submitted_at": "2026-03-02T09:00:00+08:00", "region": region, "submitter": caller,
+         "text": "来电人反映：其在城东区某建筑工地干活，包工头拖欠其与十几名工友三个月工资共计六万余元，多次讨要未果，"
+                 "要求劳动监察部门帮助追讨。"},
+        {"id": "school", "title": None, "submitted_at": "2026-03-02T15:00:00+08:00", "region": region,
+         "submitter": caller, "text": "来电人咨询：其孩子今年九月上小学，户口在城东区，但租房住在城北区，想了解孩子应在"
+                                      "哪个学区报名，需要准备哪些材料。"},
+        {"id": "wages-again", "title": "工资被拖欠三个月", "submitted_at": "2026-03-09T10:00:00+08:00", "region": {},
+         "submitter": caller, "text": "我是马建国，在城东区工地干活，包工头欠我们十几个人三个月的工钱，打了12345也没结果，"
+                                      "求领导帮忙要回血汗钱。"},
+    ]
+    scorer = DuplicateScorer.load(DEFAULT)
+    wages, school, again = corpus_fingerprints(OnnxTriageModel(DEFAULT), records)
+    index = DuplicateIndex()
+    index.add("wages", wages)
+    assert index.search(school, scorer) == []
+    assert [(m.case_id, m.kind) for m in index.search(again, scorer)] == [("wages", "duplicate")]
