@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics import accuracy_score, f1_score, recall_score
+from sklearn.metrics import accuracy_score, average_precision_score, f1_score, recall_score
 from sklearn.svm import LinearSVC
 
 from petition_triage.config import REPO_ROOT
@@ -33,7 +33,8 @@ def at_high_recall(model: LinearSVC, x_dev, y_dev: list[str], x_test, y_test: li
     others[:, high] = -np.inf
     predicted = np.where(test_scores[:, high] >= threshold, "high", model.classes_[others.argmax(axis=1)])
     return {"macro_f1_at_model_high_recall": f1_score(y_test, predicted, average="macro"),
-            "high_recall_at_model_high_recall": recall_score(y_test, predicted, labels=["high"], average="macro")}
+            "high_recall_at_model_high_recall": recall_score(y_test, predicted, labels=["high"], average="macro"),
+            "high_average_precision": average_precision_score(np.array(y_test) == "high", test_scores[:, high])}
 
 
 def main() -> dict:

@@ -55,7 +55,10 @@ def main() -> str:
                   f"Risk without the recall-tuned `high` threshold: macro-F1 {risk.get('macro_f1_argmax', nan):.3f}, "
                   f"`high` recall {risk.get('high_recall_argmax', nan):.3f}. The baseline with its `high` threshold "
                   f"tuned the same way: macro-F1 {base_risk.get('macro_f1_at_model_high_recall', nan):.3f}, `high` "
-                  f"recall {base_risk.get('high_recall_at_model_high_recall', nan):.3f}. Reason codes (multi-label) "
+                  f"recall {base_risk.get('high_recall_at_model_high_recall', nan):.3f}. How well each ranks `high` "
+                  f"cases whatever the threshold (average precision): fine-tuned "
+                  f"{risk.get('high_average_precision', nan):.3f}, TF-IDF {base_risk.get('high_average_precision', nan):.3f}."
+                  f" Reason codes (multi-label) "
                   f"macro-F1: {test.get('reasons', {}).get('macro_f1', nan):.3f}.", ""]
     inference = load("inference.json")
     if inference:

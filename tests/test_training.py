@@ -63,6 +63,8 @@ def test_export_evaluate_and_promote(trained_model, small_data, tmp_path):
     report = json.loads((report_dir / "report.json").read_text())
     assert report["examples"] == 24 and 0 <= report["department"]["macro_f1"] <= 1
     assert "ece_before" in report["type"] and "ece_after" in report["type"]
+    assert report["risk"]["per_class"]["high"]["support"] == 4
+    assert 0 < report["risk"]["high_average_precision"] <= 1
     assert (report_dir / "confusion_department.png").stat().st_size > 1000
     assert "Confusion matrix" in (report_dir / "report.md").read_text()
     assert "test" in json.loads((trained_model / "metrics.json").read_text())

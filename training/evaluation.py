@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from sklearn.metrics import average_precision_score
 
 from petition_triage.model.decision import decide, softmax
 from petition_triage.model.inference import OnnxTriageModel
@@ -34,6 +35,11 @@ def evaluate_logits(logits: dict[str, np.ndarray], targets: dict[str, np.ndarray
             argmax = head_scores(logits[head], targets[head], codes, head)
             scores["macro_f1_argmax"] = argmax["macro_f1"]
             scores["high_recall_argmax"] = argmax["per_class"]["high"]["recall"]
+            # How well the head ranks `high` cases at all, whatever threshold: comparable across models.
+            known = targets[head] != IGNORE
+            high = codes.index("high")
+            scores["high_average_precision"] = float(average_precision_score(targets[head][known] == high,
+                                                                             probs[known, high]))
         scores["ece_after"] = expected_calibration_error(probs, targets[head])
         scores["temperature"] = calibration.temperatures.get(head, 1.0)
         threshold = calibration.abstain_thresholds.get(head)
