@@ -48,6 +48,9 @@ class PairEvidence:
     same_contact: bool
     same_name: bool
     features: np.ndarray = field(repr=False)
+    containment: float = 0.0
+    same_place: bool | None = None  # None: either place unknown, or one contains the other
+    days_apart: float | None = None
 
 
 def pair_evidence(a: Fingerprint, b: Fingerprint, idf: dict[str, float], default_idf: float,
@@ -77,7 +80,10 @@ def pair_evidence(a: Fingerprint, b: Fingerprint, idf: dict[str, float], default
     for name in _PERSONAL:
         values[f"person_x_{name}"] = person * float(values[name])
     features = np.array([float(values[name]) for name in FEATURES], dtype=np.float64)
-    return PairEvidence(semantic, lexical, shared[:8], contact_same, name_same, features)
+    days = abs(a.submitted_at - b.submitted_at) / 86400.0 if None not in (a.submitted_at, b.submitted_at) else None
+    return PairEvidence(semantic, lexical, shared[:8], contact_same, name_same, features,
+                        containment=values["containment"],
+                        same_place={"same": True, "differs": False}.get(place), days_apart=days)
 
 
 def time_apart(a: float | None, b: float | None) -> float:

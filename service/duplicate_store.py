@@ -104,7 +104,8 @@ def evidence_json(match: Match) -> dict:
     ev = match.evidence
     return {"stages": match.stages, "semantic_similarity": round(ev.semantic_similarity, 4),
             "text_similarity": round(ev.text_similarity, 4), "shared_terms": ev.shared_terms,
-            "same_contact": ev.same_contact, "same_name": ev.same_name}
+            "same_contact": ev.same_contact, "same_name": ev.same_name, "containment": round(ev.containment, 4),
+            "same_place": ev.same_place, "days_apart": round(ev.days_apart, 1) if ev.days_apart is not None else None}
 
 
 def add_fingerprint_and_links(session: Session, case: Case, fp: Fingerprint,

@@ -163,6 +163,11 @@ class DuplicateEvidence(BaseModel):
     shared_terms: list[str] = Field(description="the rarest words both texts use: places, objects, names")
     same_contact: bool = Field(description="a hashed phone or ID number is the same")
     same_name: bool = Field(description="the hashed submitter name is the same")
+    containment: float | None = Field(default=None, description="share of the shorter text's weighted words the "
+                                                              "longer one has too (a short follow-up of a letter)")
+    same_place: bool | None = Field(default=None, description="the same county (true), places that cannot be the "
+                                                              "same (false), or unknown (null)")
+    days_apart: float | None = Field(default=None, description="days between the two submissions")
 
 
 class DuplicateMatch(BaseModel):

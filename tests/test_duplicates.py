@@ -94,9 +94,13 @@ def test_pair_features_read_containment_time_and_place():
     assert features["place_same"] == 1 and features["place_differs"] == 0
     assert 0.4 < features["time_apart"] < 0.7, "twenty days is about half way to a year on the log scale"
     assert features["person_x_time_apart"] == features["time_apart"]
+    shown = scorer.evidence(letter, follow_up)
+    assert shown.same_place is True and round(shown.days_apart) == 20 and shown.containment > shown.text_similarity
     elsewhere = fingerprint(LETTER, None, _unit(2), {}, "s", submitted_at=day + timedelta(days=800), place_code="630102")
     features = dict(zip(names, scorer.evidence(letter, elsewhere).features))
     assert features["place_differs"] == 1 and features["time_apart"] == 1.0 and features["person_x_containment"] == 0
+    assert scorer.evidence(letter, elsewhere).same_place is False
+    assert scorer.evidence(letter, fingerprint(OTHER, None, _unit(3), {}, "s")).same_place is None
     assert code_relation("630224", "630200") == "unknown", "a county and its own city may be the same place"
     assert code_relation("630224", "630100") == "differs" and code_relation(None, "630224") == "unknown"
 
@@ -244,6 +248,8 @@ def test_search_finds_without_storing(service):
                             json={"text": LETTER, "channel": "wechat", "metadata": {"phone": "13900001234"}})
     assert response.status_code == 200, response.text
     assert [m["case_id"] for m in response.json()["matches"]] == [stored["id"]]
+    evidence = response.json()["matches"][0]["evidence"]
+    assert evidence["days_apart"] < 1 and evidence["containment"] > 0.9, evidence
     assert response.json()["indexed_cases"] == 1
     with service.app_state.database.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Case)) == before
