@@ -185,9 +185,10 @@ def _duplicates_reindex(args: argparse.Namespace) -> int:
     with Progress() as progress:
         task = progress.add_task(f"re-embedding with {model.version}", total=len(stale))
         for start in range(0, len(stale), args.batch_size):
+            chunk = stale[start : start + args.batch_size]
             with database.sessions() as session:
-                reembed(session, model, stale[start : start + args.batch_size])
-            progress.advance(task, len(stale[start : start + args.batch_size]))
+                reembed(session, model, chunk)
+            progress.advance(task, len(chunk))
     print(f"{len(stale)} cases re-embedded with model {model.version}; running services pick them up at their "
           "next search")
     return 0

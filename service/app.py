@@ -72,8 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             loaded = app.state.duplicate_index.sync(session)
         logger.info("duplicate index: %d cases loaded", loaded)
         serving = registry.predictor.version if registry.predictor else None
-        stale = sum(n for model, n in app.state.duplicate_index.embedded_by().items() if model != serving)
-        if serving and stale:
+        stale = app.state.duplicate_index.not_embedded_by(serving) if serving else 0
+        if stale:
             logger.warning("%d stored cases were embedded by another model; duplicate search skips them until "
                            "`petition-triage duplicates reindex` has run", stale)
         dispatch = None

@@ -123,6 +123,10 @@ class DuplicateIndex:
         counts = np.bincount(self._model_of[:len(self._ids)], minlength=len(self._model_codes))
         return {model: int(counts[code]) for model, code in self._model_codes.items() if counts[code]}
 
+    def not_embedded_by(self, model: str) -> int:
+        """How many cases another model embedded: duplicate search skips them until they are re-embedded."""
+        return sum(n for other, n in self.embedded_by().items() if other != model)
+
     def sync(self, session: Session) -> int:
         """Reads fingerprints committed by any process since the last look; returns how many were new.
 

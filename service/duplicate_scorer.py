@@ -64,6 +64,7 @@ def pair_evidence(a: Fingerprint, b: Fingerprint, idf: dict[str, float], default
     contact_same = bool(a.contacts & b.contacts)
     name_same = bool(a.names & b.names)
     place = code_relation(a.place_code, b.place_code)
+    days = days_between(a.submitted_at, b.submitted_at)
     values = {
         "semantic": semantic, "lexical": lexical,
         "containment": weighted_containment(common, a.terms, b.terms, idf, default_idf),
@@ -73,25 +74,28 @@ def pair_evidence(a: Fingerprint, b: Fingerprint, idf: dict[str, float], default
         "type_overlap": label_overlap(a.labels.get("type", {}), b.labels.get("type", {})),
         "department_overlap": label_overlap(a.labels.get("department", {}), b.labels.get("department", {})),
         "follow_up_cue": "follow_up" in a.cues | b.cues, "other_matter_cue": "other_matter" in a.cues | b.cues,
-        "time_apart": time_apart(a.submitted_at, b.submitted_at),
+        "time_apart": time_apart(days),
         "place_same": place == "same", "place_differs": place == "differs",
     }
     person = float(contact_same or name_same)
     for name in _PERSONAL:
         values[f"person_x_{name}"] = person * float(values[name])
     features = np.array([float(values[name]) for name in FEATURES], dtype=np.float64)
-    days = abs(a.submitted_at - b.submitted_at) / 86400.0 if None not in (a.submitted_at, b.submitted_at) else None
     return PairEvidence(semantic, lexical, shared[:8], contact_same, name_same, features,
                         containment=values["containment"],
                         same_place={"same": True, "differs": False}.get(place), days_apart=days)
 
 
-def time_apart(a: float | None, b: float | None) -> float:
-    """0 for the same moment, 1 for a year or more apart (log scale); 0 when either time is unknown,
-    which only synthetic fingerprints lack: the service stamps every case."""
-    if a is None or b is None:
+def days_between(a: float | None, b: float | None) -> float | None:
+    """Days between two POSIX times; None when either is unknown."""
+    return abs(a - b) / 86400.0 if a is not None and b is not None else None
+
+
+def time_apart(days: float | None) -> float:
+    """0 for the same moment, 1 for a year or more apart (log scale); 0 when the time is unknown, which
+    only synthetic fingerprints lack: the service stamps every case."""
+    if days is None:
         return 0.0
-    days = abs(a - b) / 86400.0
     return min(math.log1p(days) / math.log1p(TIME_SCALE_DAYS), 1.0)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from petition_triage.model.decision import HeadOutput
 from petition_triage.model.inference import EMBEDDING_OUTPUT, OnnxTriageModel
 
+from .components import components
 from .duplicate_index import DuplicateIndex, Match
 from .duplicate_scorer import DuplicateScorer
 from .fingerprints import Fingerprint, fingerprint, unit_vector
@@ -193,22 +194,13 @@ def hot_issues(session: Session, since: datetime, until: datetime, min_submitter
     cases = {c.id: c for c in session.scalars(select(Case).where(Case.created_at >= since, Case.created_at <= until))}
     if not cases:
         return []
-    parent = {case_id: case_id for case_id in cases}
-
-    def find(x: str) -> str:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
     links = session.scalars(select(DuplicateLink).where(DuplicateLink.created_at >= since)
                             .options(selectinload(DuplicateLink.reviews)))
-    for link in links:
-        if link.case_id in cases and link.other_case_id in cases and link.status != "split":
-            parent[find(link.case_id)] = find(link.other_case_id)
+    component = components(cases, [(link.case_id, link.other_case_id) for link in links
+                                   if link.case_id in cases and link.other_case_id in cases and link.status != "split"])
     clusters: dict[str, list[Case]] = {}
     for case_id, case in cases.items():
-        clusters.setdefault(find(case_id), []).append(case)
+        clusters.setdefault(component[case_id], []).append(case)
     middle = since + (until - since) / 2
     issues = []
     for members in clusters.values():

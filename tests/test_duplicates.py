@@ -36,6 +36,18 @@ def _unit(seed: int, dim: int = 8) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
+def _store_case(session, case_id: str, text: str = LETTER, fp=None, **fields) -> Case:
+    """A stored case (and its fingerprint row, when given), flushed, as registering leaves them."""
+    case = Case(**{"id": case_id, "channel": "web", "text": text, "meta": {}, "model_version": "m",
+                   "classification": {}, **fields})
+    session.add(case)
+    session.flush()
+    if fp is not None:
+        session.add(CaseFingerprint.from_fingerprint(case_id, fp))
+        session.flush()
+    return case
+
+
 def test_fingerprints_keep_contacts_and_names_only_as_salted_hashes():
     fp = fingerprint(LETTER, None, _unit(0), {"phone": "139 0000 1234", "name": "马福祥", "work_order": "A-1"}, "salt")
     again = fingerprint(LETTER, "标题", _unit(1), {"phone": "13900001234"}, "salt")
@@ -49,6 +61,15 @@ def test_fingerprints_keep_contacts_and_names_only_as_salted_hashes():
     assert "化隆县" in fp.terms or "化隆" in fp.terms
     assert "follow_up" in fingerprint("上次反映的征地补偿还是没人管", None, _unit(2), {}, "s").cues
     assert "other_matter" in fingerprint("这次想反映另一件事：优待证没办下来", None, _unit(3), {}, "s").cues
+
+
+def test_components_are_named_by_their_smallest_member_whatever_the_link_order():
+    from petition_triage.service.components import components
+
+    links = [(5, 2), (2, 7), (3, 4)]
+    expected = {1: 1, 2: 2, 3: 3, 4: 3, 5: 2, 7: 2}
+    assert components([1, 2, 3, 4, 5, 7], links) == expected
+    assert components([7, 5, 4, 3, 2, 1], list(reversed(links))) == expected
 
 
 def test_index_proposes_candidates_from_every_stage():
@@ -118,10 +139,8 @@ def test_sync_gives_fingerprints_the_time_and_place_of_their_case(tmp_path, data
     migrate(database.engine)
     created = datetime(2026, 5, 4, 8, 30, tzinfo=timezone.utc)
     with database.sessions() as session:
-        session.add(Case(id="placed", channel="web", text=LETTER, meta={}, model_version="m", classification={},
-                         created_at=created, region_code="630224"))
-        session.flush()
-        session.add(CaseFingerprint.from_fingerprint("placed", fingerprint(LETTER, None, _unit(0), {}, "s", embedding_model="m")))
+        _store_case(session, "placed", fp=fingerprint(LETTER, None, _unit(0), {}, "s", embedding_model="m"),
+                    created_at=created, region_code="630224")
         session.commit()
         index = DuplicateIndex()
         assert index.sync(session) == 1
@@ -153,10 +172,8 @@ def test_reindex_re_embeds_stored_cases_and_running_indexes_follow(tmp_path, tin
     migrate(database.engine)
     with database.sessions() as session:
         for i, text in enumerate((LETTER, OTHER)):
-            session.add(Case(id=f"case-{i}", channel="web", text=text, meta={}, model_version="old", classification={}))
-            session.flush()
-            session.add(CaseFingerprint.from_fingerprint(
-                f"case-{i}", fingerprint(text, None, _unit(i, dim=4), {"phone": "13900001234"}, "s", embedding_model="old")))
+            old = fingerprint(text, None, _unit(i, dim=4), {"phone": "13900001234"}, "s", embedding_model="old")
+            _store_case(session, f"case-{i}", text, old, model_version="old")
         session.commit()
         index = DuplicateIndex()
         index.sync(session)
@@ -300,15 +317,10 @@ def test_a_case_bridging_two_groups_merges_them_under_their_earliest_case(tmp_pa
     # Group "a" = a (day 0) + b (day 3); group "c" = c (day 1) alone; the new case matches b and c only.
     with database.sessions() as session:
         for day, (case_id, group) in enumerate([("a", "a"), ("c", None), ("x", None), ("b", "a")]):
-            session.add(Case(id=case_id, channel="web", text=LETTER, meta={}, model_version="m", classification={},
-                             created_at=start + timedelta(days=day), duplicate_group=group))
-        session.flush()
+            _store_case(session, case_id, created_at=start + timedelta(days=day), duplicate_group=group)
         session.add(DuplicateLink(case_id="b", other_case_id="a", kind="duplicate", score=0.9, evidence={},
                                   created_at=start + timedelta(days=3)))
-        new = Case(id="new", channel="web", text=LETTER, meta={}, model_version="m", classification={},
-                   created_at=start + timedelta(days=9))
-        session.add(new)
-        session.flush()
+        new = _store_case(session, "new", created_at=start + timedelta(days=9))
         evidence = DuplicateEvidence(stages=["contact"], semantic_similarity=0.9, text_similarity=0.5, shared_terms=[],
                                      same_contact=True, same_name=False)
         matches = [DuplicateMatch(case_id=other, kind="duplicate", score=0.9, evidence=evidence) for other in ("b", "c")]
@@ -328,10 +340,7 @@ def test_sync_reads_rows_committed_out_of_sequence(tmp_path, database_url):
     index = DuplicateIndex()
     with database.sessions() as session:
         for case_id, seq in (("late-high", 50), ("early-low", 20)):
-            session.add(Case(id=case_id, channel="web", text=LETTER, meta={}, model_version="m", classification={}))
-            session.flush()
-            session.add(CaseFingerprint.from_fingerprint(case_id, fingerprint(LETTER, None, _unit(seq), {}, "s", embedding_model="m")))
-            session.flush()
+            _store_case(session, case_id, fp=fingerprint(LETTER, None, _unit(seq), {}, "s", embedding_model="m"))
             session.query(CaseFingerprint).filter_by(case_id=case_id).update({"seq": seq})
             session.commit()
             assert index.sync(session) == 1, f"{case_id} committed after a higher sequence number was seen"

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from petition_triage.model.taxonomy import Taxonomy, load_taxonomy
+from petition_triage.service.components import components
 from petition_triage.service.fingerprints import char_shingles
 
 SPLITS = ("train", "dev", "test")
@@ -99,27 +100,17 @@ def write_records(path: Path, records: list[dict]) -> None:
 
 def linked_components(records: list[dict]) -> list[list[str]]:
     """Ids that must share a split: duplicate groups joined with their related links."""
-    parent = {r["id"]: r["id"] for r in records}
-
-    def find(x: str) -> str:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    def union(a: str, b: str) -> None:
-        parent[find(a)] = find(b)
-
+    ids = {r["id"] for r in records}
     first_of_group: dict[str, str] = {}
+    links = []
     for r in records:
         if r.get("duplicate_group"):
-            union(r["id"], first_of_group.setdefault(r["duplicate_group"], r["id"]))
-        for link in r.get("related") or []:
-            if link["id"] in parent:
-                union(r["id"], link["id"])
+            links.append((r["id"], first_of_group.setdefault(r["duplicate_group"], r["id"])))
+        links += [(r["id"], link["id"]) for link in r.get("related") or [] if link["id"] in ids]
+    component = components([r["id"] for r in records], links)
     groups: dict[str, list[str]] = defaultdict(list)
     for r in records:
-        groups[find(r["id"])].append(r["id"])
+        groups[component[r["id"]]].append(r["id"])
     return list(groups.values())
 
 

@@ -21,6 +21,7 @@ from sklearn.model_selection import GroupKFold
 from petition_triage.model.inference import EMBEDDING_OUTPUT, OnnxTriageModel
 from petition_triage.service.duplicate_index import DuplicateIndex
 from petition_triage.service.duplicate_scorer import CLASSES, FEATURES, DuplicateScorer, pair_evidence
+from petition_triage.service.components import components
 from petition_triage.service.duplicate_store import model_labels
 from petition_triage.service.fingerprints import Fingerprint, fingerprint, idf_table
 from petition_triage.service.places import extract_place
@@ -68,7 +69,8 @@ def corpus_fingerprints(model: OnnxTriageModel, records: list[dict]) -> list[Fin
         place = extract_place(f"{record.get('title') or ''}。{record['text']}", region)
         submitted = datetime.fromisoformat(record["submitted_at"]) if record.get("submitted_at") else None
         fps.append(fingerprint(record["text"], record.get("title"), outputs[EMBEDDING_OUTPUT][i], metadata, FIT_SALT,
-                               model_labels(model.labels, decided, i), submitted_at=submitted, place_code=place.code, embedding_model=model.version))
+                               model_labels(model.labels, decided, i), submitted_at=submitted, place_code=place.code,
+                               embedding_model=model.version))
     return fps
 
 
@@ -103,25 +105,10 @@ def candidate_pairs(fps: list[Fingerprint], records: list[dict], idf: dict[str, 
     features = np.array([pair_evidence(fps[a], fps[b], idf, default_idf).features for a, b in pairs])
     gold = np.array([CLASSES.index("duplicate") if p in duplicates else CLASSES.index("related") if p in related
                      else CLASSES.index("none") for p in pairs])
-    component = linked_components(len(records), duplicates | related)
+    component = components(range(len(records)), duplicates | related)
     groups = np.array([component[a] for a, _ in pairs], dtype=np.int64)
     return SplitPairs(pairs, [sorted(found[p]) for p in pairs], features.reshape(len(pairs), len(FEATURES)), gold,
                       duplicates, related, groups, len(records))
-
-
-def linked_components(n: int, links: set[tuple[int, int]]) -> list[int]:
-    """The connected component (its smallest member) of each of n records."""
-    parent = list(range(n))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in links:
-        parent[max(find(a), find(b))] = min(find(a), find(b))
-    return [find(i) for i in range(n)]
 
 
 def merged_pairs(first: SplitPairs, second: SplitPairs) -> SplitPairs:
@@ -187,13 +174,12 @@ def fit_scorer(pairs: SplitPairs, idf: dict[str, float], default_idf: float,
     candidates = []
     for strength in REGULARISATION:
         out_of_fold = _out_of_fold(pairs, strength, idf, default_idf, seed)
-        _, recall = threshold_at_precision(out_of_fold[:, duplicate], pairs.gold == duplicate,
-                                           len(pairs.gold_duplicates), TARGET_PRECISION)
-        candidates.append((recall, -strength, strength, out_of_fold))
-    _, _, strength, out_of_fold = max(candidates, key=lambda c: c[:2])
+        threshold, recall = threshold_at_precision(out_of_fold[:, duplicate], pairs.gold == duplicate,
+                                                   len(pairs.gold_duplicates), TARGET_PRECISION)
+        candidates.append((recall, -strength, strength, threshold, out_of_fold))
+    _, _, strength, threshold, out_of_fold = max(candidates, key=lambda c: c[:2])
     scorer = _scorer_from(_classifier(strength, seed).fit(pairs.features, pairs.gold), idf, default_idf)
-    scorer.thresholds["duplicate"], _ = threshold_at_precision(
-        out_of_fold[:, duplicate], pairs.gold == duplicate, len(pairs.gold_duplicates), TARGET_PRECISION)
+    scorer.thresholds["duplicate"] = threshold
     scorer.thresholds["related"] = best_threshold(out_of_fold[:, related], pairs.gold == related,
                                                   len(pairs.gold_related))
     scorer.report["regularisation_c"] = strength

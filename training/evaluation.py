@@ -30,13 +30,13 @@ def evaluate_logits(logits: dict[str, np.ndarray], targets: dict[str, np.ndarray
         probs, predicted = decided[head].probs, decided[head].predicted
         scores = head_scores(logits[head], targets[head], codes, head, predictions=predicted)
         scores["ece_before"] = expected_calibration_error(softmax(logits[head]), targets[head])
+        known = targets[head] != IGNORE
         if head == "risk" and "high" in codes:
             # The same head without the recall-tuned `high` threshold, for comparison with plain classifiers.
             argmax = head_scores(logits[head], targets[head], codes, head)
             scores["macro_f1_argmax"] = argmax["macro_f1"]
             scores["high_recall_argmax"] = argmax["per_class"]["high"]["recall"]
             # How well the head ranks `high` cases at all, whatever threshold: comparable across models.
-            known = targets[head] != IGNORE
             high = codes.index("high")
             scores["high_average_precision"] = float(average_precision_score(targets[head][known] == high,
                                                                              probs[known, high]))
@@ -45,7 +45,6 @@ def evaluate_logits(logits: dict[str, np.ndarray], targets: dict[str, np.ndarray
         threshold = calibration.abstain_thresholds.get(head)
         if threshold is not None:
             needs_review |= probs.max(-1) < threshold
-        known = targets[head] != IGNORE
         if threshold is not None and known.any():
             confident = probs[known].max(-1) >= threshold
             scores["abstain_threshold"] = threshold

@@ -26,9 +26,8 @@ def activate_model(version: str, request: Request, session: SessionDep, admin: A
         raise HTTPException(status.HTTP_409_CONFLICT, detail=f"{exc}; the current model keeps serving")
     index = request.app.state.duplicate_index
     index.sync(session)
-    stale = sum(n for model, n in index.embedded_by().items() if model != predictor.version)
     return ModelVersion(version=predictor.version, path=str(registry.active_path), active=True, metrics={},
-                        cases_to_reindex=stale)
+                        cases_to_reindex=index.not_embedded_by(predictor.version))
 
 
 @router.post(":rollback", response_model=ModelVersion)
