@@ -3,7 +3,9 @@ from pathlib import Path
 
 from petition_triage.cli import main
 from petition_triage.config import REPO_ROOT
-from petition_triage.training.corpus import read_records, split_records, validate_corpus, write_records
+from petition_triage.model.taxonomy import load_taxonomy
+from petition_triage.training.corpus import (Record, cross_split_near_duplicates, read_records, split_records,
+                                            validate_corpus, write_records)
 
 DATA = REPO_ROOT / "data_samples"
 
@@ -64,3 +66,19 @@ def test_split_keeps_linked_records_together_and_near_the_target_shares():
             groups.setdefault(r["duplicate_group"], set()).add(where[r["id"]])
     assert all(len(s) == 1 for s in groups.values())
     assert abs(len(splits["train"]) / len(records) - 0.70) < 0.03
+
+
+
+def test_risk_supplement_is_valid_and_far_from_dev_and_test():
+    supplement = read_records(DATA / "supplements" / "risk_supplement.jsonl")
+    taxonomy = load_taxonomy()
+    assert len(supplement) == 200 and sum(r["labels"]["risk"] == "high" for r in supplement) == 120
+    for record in supplement:
+        labels = Record.model_validate(record).labels
+        assert labels.department in taxonomy.codes("department") and labels.type in taxonomy.codes("type")
+        assert set(labels.risk_reasons) <= set(taxonomy.reason_codes)
+    corpus_ids = {r["id"] for s in ("train", "dev", "test") for r in read_records(DATA / f"{s}.jsonl")}
+    assert not corpus_ids & {r["id"] for r in supplement}
+    # Dev and test must stay unseen if a trainer adds the supplement to train.
+    splits = {"supplement": supplement, "dev": read_records(DATA / "dev.jsonl"), "test": read_records(DATA / "test.jsonl")}
+    assert cross_split_near_duplicates(splits) == []
