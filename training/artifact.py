@@ -115,7 +115,9 @@ def write_model_card(out_dir: Path) -> None:
         "escalation risk level and risk reason codes, from one encoder forward pass.", "",
         "## Provenance", "",
         f"- base model: `{artifact.get('base_model')}`",
-        f"- training data: `{artifact.get('data')}` (sha256 prefix `{artifact.get('data_hash')}`)",
+        f"- training data: `{artifact.get('data')}`"
+        + "".join(f" + `{path}` (train only)" for path in artifact.get("extra_train") or [])
+        + f" (sha256 prefix `{artifact.get('data_hash')}`)",
         f"- command: `{artifact.get('command')}`",
         f"- seed: {artifact.get('seed')}; best epoch {artifact.get('best_epoch')}; "
         f"training time {artifact.get('training_seconds')} s on {artifact.get('machine', 'this machine')}",

@@ -27,9 +27,12 @@ INT8_MAX_DROP = 0.005  # macro-F1, per head, against fp32 on dev
 
 
 def load_training_data(data: str, mapping: ColumnMapping, corrections: str | None, dev_fraction: float,
-                       seed: int) -> tuple[list[Example], list[Example], list[Example]]:
+                       seed: int, extra_train: tuple[str, ...] = ()) -> tuple[list[Example], list[Example], list[Example]]:
+    """Train, dev and test examples; `extra_train` files are added to train only, so dev and test stay fixed."""
     splits = load_examples(data, mapping)
     train = splits["train"]
+    for path in extra_train:
+        train = train + add_without_clashes(train, load_examples(path, mapping)["train"], path)
     if corrections:
         train = merge_corrections(train, read_corrections(corrections))
     dev = splits.get("dev")
@@ -38,11 +41,23 @@ def load_training_data(data: str, mapping: ColumnMapping, corrections: str | Non
     return train, dev, splits.get("test", [])
 
 
-def train_command(args: TrainingArguments, data: str, mapping: ColumnMapping, corrections: str | None) -> dict:
-    train, dev, _ = load_training_data(data, mapping, corrections, args.dev_fraction, args.seed)
+def add_without_clashes(base: list[Example], extra: list[Example], source: str) -> list[Example]:
+    """The extra examples, refused whole if one reuses an id the data already has (the same case twice)."""
+    known = {e.id for e in base if e.id}
+    clashes = sorted(e.id for e in extra if e.id in known)
+    if clashes:
+        raise ValueError(f"{source}: ids already in the training data: {', '.join(clashes[:5])}"
+                         + (f" and {len(clashes) - 5} more" if len(clashes) > 5 else ""))
+    return extra
+
+
+def train_command(args: TrainingArguments, data: str, mapping: ColumnMapping, corrections: str | None,
+                  extra_train: tuple[str, ...] = ()) -> dict:
+    train, dev, _ = load_training_data(data, mapping, corrections, args.dev_fraction, args.seed, extra_train)
     out = Path(args.output_dir)
-    sources = [Path(data)] + ([Path(corrections)] if corrections else [])
-    provenance = {"data": data, "corrections": corrections, "data_hash": data_hash(sources),
+    sources = [Path(data), *map(Path, extra_train)] + ([Path(corrections)] if corrections else [])
+    provenance = {"data": data, "extra_train": list(extra_train), "corrections": corrections,
+                  "data_hash": data_hash(sources),
                   "command": command_line(), "seed": args.seed, "training_args": args.to_dict(),
                   "machine": f"{platform.machine()}, {_cpu_name()}", "train_examples": len(train),
                   "dev_examples": len(dev)}
