@@ -81,6 +81,7 @@ def _add_mapping_options(parser: argparse.ArgumentParser) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     from petition_triage.training.args import TrainingArguments
+    from petition_triage.training.data import DataError
     from petition_triage.training.workflow import train_command
 
     training_args = TrainingArguments(
@@ -91,7 +92,7 @@ def _train(args: argparse.Namespace) -> int:
         cue_heads=tuple(h for h in args.cue_heads.split(",") if h))
     try:
         summary = train_command(training_args, args.data, _mapping(args), args.corrections, tuple(args.extra_train))
-    except (ValueError, FileNotFoundError) as exc:
+    except (DataError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(summary, indent=2, ensure_ascii=False))

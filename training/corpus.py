@@ -188,6 +188,26 @@ class ValidationReport:
         return not self.errors
 
 
+def check_record(r: dict, taxonomy: Taxonomy) -> tuple[Record | None, list[str]]:
+    """One record's schema, label codes and fictional-number forms; the record is None if the schema fails."""
+    try:
+        record = Record.model_validate(r)
+    except ValidationError as exc:
+        return None, [f"{r.get('id')}: {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+    errors = []
+    for head in ("type", "department", "risk"):
+        if getattr(record.labels, head) not in taxonomy.codes(head):
+            errors.append(f"{record.id}: unknown {head} {getattr(record.labels, head)!r}")
+    unknown = set(record.labels.risk_reasons) - set(taxonomy.reason_codes)
+    if unknown:
+        errors.append(f"{record.id}: unknown risk reasons {sorted(unknown)}")
+    if record.submitter.phone and not _FAKE_PHONE.fullmatch(record.submitter.phone):
+        errors.append(f"{record.id}: submitter phone is not of the fictional form 1xx0000xxxx")
+    if record.submitter.id_number and not record.submitter.id_number.startswith("630000"):
+        errors.append(f"{record.id}: submitter ID number is not of the fictional form 630000…")
+    return record, errors
+
+
 def validate_corpus(directory: Path, taxonomy: Taxonomy | None = None, minimums: bool = True) -> ValidationReport:
     """Schema, label values, distributions, duplicate structure and split leakage."""
     taxonomy = taxonomy or load_taxonomy()
@@ -202,27 +222,12 @@ def validate_corpus(directory: Path, taxonomy: Taxonomy | None = None, minimums:
     records = [r for rs in splits.values() for r in rs]
     ids = Counter(r.get("id") for r in records)
     report.errors += [f"id {i} appears {n} times" for i, n in ids.items() if n > 1]
-    allowed = {"type": set(taxonomy.codes("type")), "department": set(taxonomy.codes("department")),
-               "risk": set(taxonomy.codes("risk"))}
     for r in records:
-        try:
-            record = Record.model_validate(r)
-        except ValidationError as exc:
-            report.errors += [f"{r.get('id')}: {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
-            continue
-        for head, values in allowed.items():
-            if getattr(record.labels, head) not in values:
-                report.errors.append(f"{record.id}: unknown {head} {getattr(record.labels, head)!r}")
-        unknown = set(record.labels.risk_reasons) - set(taxonomy.reason_codes)
-        if unknown:
-            report.errors.append(f"{record.id}: unknown risk reasons {sorted(unknown)}")
-        for link in record.related:
+        record, errors = check_record(r, taxonomy)
+        report.errors += errors
+        for link in record.related if record else []:
             if link.id not in ids:
                 report.errors.append(f"{record.id}: related id {link.id} is not in the corpus")
-        if record.submitter.phone and not _FAKE_PHONE.fullmatch(record.submitter.phone):
-            report.errors.append(f"{record.id}: submitter phone is not of the fictional form 1xx0000xxxx")
-        if record.submitter.id_number and not record.submitter.id_number.startswith("630000"):
-            report.errors.append(f"{record.id}: submitter ID number is not of the fictional form 630000…")
 
     split_of = {r["id"]: s for s, rs in splits.items() for r in rs}
     groups: dict[str, list[dict]] = defaultdict(list)

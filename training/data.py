@@ -21,6 +21,10 @@ _FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parqu
 SPLITS = ("train", "dev", "test")
 
 
+class DataError(ValueError):
+    """A trainer's data cannot be used as given: the message names the file and what to change."""
+
+
 @dataclass
 class ColumnMapping:
     """Which column holds what. Nested JSON fields are addressed with dots (`labels.type`)."""
@@ -39,7 +43,7 @@ class ColumnMapping:
         for item in label_cols or []:
             head, sep, column = item.partition("=")
             if not sep or head not in (*SINGLE_LABEL_HEADS, MULTI_LABEL_HEAD):
-                raise ValueError(f"--label-col takes HEAD=COLUMN with HEAD one of "
+                raise DataError(f"--label-col takes HEAD=COLUMN with HEAD one of "
                                  f"{[*SINGLE_LABEL_HEADS, MULTI_LABEL_HEAD]}, got {item!r}")
             labels[head] = column
         return ColumnMapping(text or self.text, self.title if title is None else (title or None), self.id, labels)
@@ -59,7 +63,7 @@ def _read_table(path: Path) -> list[dict]:
 
     kind = _FORMATS.get(path.suffix.lower())
     if kind is None:
-        raise ValueError(f"{path}: unsupported file type {path.suffix!r}; use one of {sorted(_FORMATS)}")
+        raise DataError(f"{path}: unsupported file type {path.suffix!r}; use one of {sorted(_FORMATS)}")
     dataset = load_dataset(kind, data_files=str(path), split="train")
     return list(dataset.flatten())
 
@@ -78,7 +82,7 @@ def _reasons(value) -> list[str] | None:
 
 def rows_to_examples(rows: list[dict], mapping: ColumnMapping, source: str = "") -> list[Example]:
     if rows and mapping.text not in rows[0]:
-        raise ValueError(f"{source}: no text column {mapping.text!r} (columns: {sorted(rows[0])}); use --text-col")
+        raise DataError(f"{source}: no text column {mapping.text!r} (columns: {sorted(rows[0])}); use --text-col")
     examples = []
     for n, row in enumerate(rows):
         text = row.get(mapping.text)
@@ -109,7 +113,7 @@ def load_examples(path: str | Path, mapping: ColumnMapping | None = None) -> dic
             if files:
                 splits[split] = rows_to_examples(_read_table(files[0]), mapping, str(files[0]))
         if "train" not in splits:
-            raise ValueError(f"{path}: a data folder needs a train file (train.jsonl, train.csv or train.parquet)")
+            raise DataError(f"{path}: a data folder needs a train file (train.jsonl, train.csv or train.parquet)")
         return splits
     if not path.exists():
         raise FileNotFoundError(f"no such data file: {path}")

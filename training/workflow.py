@@ -17,7 +17,7 @@ from petition_triage.model.text_input import encode_batch, submission_text
 from .args import TrainingArguments
 from .artifact import (PYTORCH_DIR, HEADS_GATED, command_line, data_hash, fit_calibration, read_json, record_metrics,
                        save_trained, update_artifact, write_json, write_model_card)
-from .data import (ColumnMapping, Example, label_targets, load_examples, merge_corrections, read_corrections,
+from .data import (ColumnMapping, DataError, Example, label_targets, load_examples, merge_corrections, read_corrections,
                    split_off_dev)
 from .evaluation import evaluate_logits, evaluate_model_dir, write_reports
 from .trainer import Trainer
@@ -32,7 +32,9 @@ def load_training_data(data: str, mapping: ColumnMapping, corrections: str | Non
     splits = load_examples(data, mapping)
     train = splits["train"]
     for path in extra_train:
-        train = train + add_without_clashes(train, load_examples(path, mapping)["train"], path)
+        extra = load_examples(path, mapping)["train"]
+        refuse_known_ids(train, extra, path)
+        train = train + extra
     if corrections:
         train = merge_corrections(train, read_corrections(corrections))
     dev = splits.get("dev")
@@ -41,14 +43,13 @@ def load_training_data(data: str, mapping: ColumnMapping, corrections: str | Non
     return train, dev, splits.get("test", [])
 
 
-def add_without_clashes(base: list[Example], extra: list[Example], source: str) -> list[Example]:
-    """The extra examples, refused whole if one reuses an id the data already has (the same case twice)."""
+def refuse_known_ids(base: list[Example], extra: list[Example], source: str) -> None:
+    """An extra file that reuses an id of the data would train on the same case twice: refused whole."""
     known = {e.id for e in base if e.id}
     clashes = sorted(e.id for e in extra if e.id in known)
     if clashes:
-        raise ValueError(f"{source}: ids already in the training data: {', '.join(clashes[:5])}"
-                         + (f" and {len(clashes) - 5} more" if len(clashes) > 5 else ""))
-    return extra
+        raise DataError(f"{source}: ids already in the training data: {', '.join(clashes[:5])}"
+                        + (f" and {len(clashes) - 5} more" if len(clashes) > 5 else ""))
 
 
 def train_command(args: TrainingArguments, data: str, mapping: ColumnMapping, corrections: str | None,
