@@ -42,6 +42,7 @@ model: install
 
 bench: install
 	$(BIN)/python bench/baseline_tfidf.py
+	$(BIN)/python bench/model_vs_baseline.py
 	$(BIN)/python bench/bench_inference.py --pytorch $(RUN_DIR)/pytorch
 	$(BIN)/python bench/bench_http.py
 	$(BIN)/python bench/bench_duplicates.py

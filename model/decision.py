@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .risk_cues import raise_on_urgent_cues
 from .triage_config import MULTI_LABEL_HEAD
 
 MODEL_REASON_THRESHOLD = 0.5
@@ -58,8 +60,13 @@ def risk_decision(probs: np.ndarray, codes: list[str], high_threshold: float) ->
     return choice
 
 
-def decide(logits: dict[str, np.ndarray], labels: dict[str, list[str]], calibration: Calibration) -> dict[str, HeadOutput]:
-    """Calibrated probabilities and decisions per head: what serving returns and evaluation scores."""
+def decide(logits: dict[str, np.ndarray], labels: dict[str, list[str]], calibration: Calibration,
+           cue_texts: Sequence[str] | None = None) -> dict[str, HeadOutput]:
+    """Calibrated probabilities and decisions per head: what serving returns and evaluation scores.
+
+    `cue_texts` (one per row, see `risk_cues.cue_text`) lets explicit self-harm or violence phrases
+    raise a `normal` risk level to `elevated`.
+    """
     out = {}
     for head, codes in labels.items():
         if head == MULTI_LABEL_HEAD:
@@ -69,5 +76,7 @@ def decide(logits: dict[str, np.ndarray], labels: dict[str, list[str]], calibrat
         probs = softmax(logits[head], calibration.temperatures.get(head, 1.0))
         predicted = (risk_decision(probs, codes, calibration.high_risk_threshold) if head == "risk"
                      else probs.argmax(axis=-1))
+        if head == "risk" and cue_texts is not None:
+            predicted = raise_on_urgent_cues(predicted, cue_texts, codes)
         out[head] = HeadOutput(probs, predicted)
     return out

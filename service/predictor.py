@@ -10,11 +10,11 @@ import numpy as np
 from petition_triage.model.decision import HeadOutput
 from petition_triage.model.inference import EMBEDDING_OUTPUT, OnnxTriageModel
 from petition_triage.model.keyword_evidence import KeywordEvidence
+from petition_triage.model.risk_cues import URGENT_CUES, cue_text, find_cues
 from petition_triage.model.taxonomy import Taxonomy
 
 from .batching import MicroBatcher
 from .duplicate_scorer import DuplicateScorer
-from .risk_cues import URGENT_CUES, find_cues
 from .schemas import (Classification, DepartmentPrediction, Keyword, LabelScore, RiskPrediction, RiskReason,
                       Submission, TypePrediction)
 
@@ -76,7 +76,7 @@ class Predictor:
         """Classifications and the pooled sentence embeddings (for duplicate search) of one model run."""
         ids = self.model.encode([s.text for s in submissions], [s.title for s in submissions])
         outputs = await self.batcher.submit(ids)
-        decided = self.model.decide(outputs)
+        decided = self.model.decide(outputs, [cue_text(s.text, s.title) for s in submissions])
         return [self._classification(s, decided, row) for row, s in enumerate(submissions)], outputs[EMBEDDING_OUTPUT]
 
     def _classification(self, submission: Submission, decided: dict[str, HeadOutput], row: int) -> Classification:
@@ -107,7 +107,7 @@ class Predictor:
                                              probability=top[0].probability, top_k=top)
             confidence_check("department", float(probs.max()))
 
-        text = f"{submission.title or ''} {submission.text}"
+        text = cue_text(submission.text, submission.title)
         risk_pred = self._risk(decided, row, text, review, confidence_check)
         keywords = []
         if dept_pred is not None:
@@ -135,9 +135,8 @@ class Predictor:
                                       evidence=cue.phrase))
         urgent = [c for c in cues if c.code in URGENT_CUES]
         if urgent:
+            # The decision has already raised the level; a person reads such a case whatever it is.
             review.append("text names " + "、".join(f"{self._name('reasons', c.code)}（{c.phrase}）" for c in urgent))
-            if level == "normal" and "elevated" in labels["risk"]:
-                level = "elevated"
         p_normal = float(probs[labels["risk"].index("normal")]) if "normal" in labels["risk"] else 0.0
         return RiskPrediction(level=level, name_zh=self._name("risk", level), score=round(1.0 - p_normal, 4),
                               probabilities={c: round(float(p), 4) for c, p in zip(labels["risk"], probs)},

@@ -137,6 +137,8 @@ def write_model_card(out_dir: Path) -> None:
         if "risk" in report and "high" in report["risk"].get("per_class", {}):
             lines.append(f"\nRecall of `high` risk: {report['risk']['per_class']['high']['recall']:.3f}; "
                          f"cases sent to review: {report.get('needs_review_rate', 0):.1%}.")
+        if report.get("measured_on"):
+            lines.append(f"\nMeasured on {report['measured_on']}, file `{report.get('onnx_file')}`.")
         lines.append("")
     duplicates = read_json(out_dir / "duplicate_scorer.json").get("report", {}).get("splits", {})
     if duplicates:

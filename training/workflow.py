@@ -7,11 +7,14 @@ import os
 import platform
 from pathlib import Path
 
+import onnxruntime as ort
+
 from petition_triage.model.inference import OnnxTriageModel
 from petition_triage.model.keyword_evidence import build_keyword_table, save_keyword_table
 from petition_triage.model.modeling import TriageModel, load_tokenizer
 from petition_triage.model.onnx_export import (export_onnx, max_abs_difference, quantize_int8,
                                                 quantize_weight_only_int8)
+from petition_triage.model.risk_cues import cue_text
 from petition_triage.model.text_input import encode_batch, submission_text
 
 from .args import TrainingArguments
@@ -110,7 +113,8 @@ def export_command(model_dir: Path, dev_data: str | None, mapping: ColumnMapping
         targets = label_targets(dev, served.labels)
         calibration = fit_calibration(logits, targets, served.labels)
         write_json(model_dir / "calibration.json", calibration.to_dict())
-        reference = evaluate_logits(logits, targets, served.labels, calibration)
+        reference = evaluate_logits(logits, targets, served.labels, calibration,
+                                    [cue_text(e.text, e.title) for e in dev])
     if "train" in training_splits:
         save_keyword_table(build_keyword_table(training_splits["train"], model.config.labels), model_dir)
     summary: dict = {"fp32": {"file": fp32.name, "bytes": fp32.stat().st_size, "max_abs_diff_vs_pytorch": diff}}
@@ -150,6 +154,8 @@ def evaluate_command(model_dir: Path, data: str, mapping: ColumnMapping, split: 
         raise ValueError(f"{data} has no {split!r} split (found {sorted(splits)})")
     examples = splits[split]
     report = evaluate_model_dir(model_dir, examples)
+    # The quantized kernels round differently on different CPUs and onnxruntime builds.
+    report["measured_on"] = f"{_cpu_name()}, onnxruntime {ort.__version__}"
     labels = read_json(model_dir / "labels.json")
     name = name or split
     out = out or model_dir / "evaluation" / name

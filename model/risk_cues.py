@@ -1,13 +1,17 @@
 """Explicit risk cues: phrases that name a reason code outright (the guide's cue lists and variants).
 
-They complement the model: a case that says 不想活了 is flagged whatever the model thinks, and the
-response says the flag came from the text, with the phrase that triggered it.
+They complement the model: a case that says 不想活了 is at least `elevated` and goes to a person
+whatever the model thinks, and the response says the flag came from the text, with the phrase that
+triggered it. The raise is part of the risk decision, so evaluation scores what serving returns.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 # Reason code -> patterns. Written from the annotation guide's cue column, widened to the common
 # ways people write the same thing.
@@ -47,3 +51,24 @@ def find_cues(text: str) -> list[CueMatch]:
                 found.append(CueMatch(code, match.group()))
                 break
     return found
+
+
+def cue_text(text: str, title: str | None = None) -> str:
+    """What the cues are searched in: the title and the body."""
+    return f"{title or ''} {text}"
+
+
+def has_urgent_cue(text: str) -> bool:
+    return any(cue.code in URGENT_CUES for cue in find_cues(text))
+
+
+def raise_on_urgent_cues(predicted: np.ndarray, texts: Sequence[str], codes: list[str]) -> np.ndarray:
+    """Risk levels with every `normal` case whose text names self-harm or violence raised to `elevated`.
+
+    Not to `high`: a cue phrase alone misfires (跳楼价, 气炸了), so the model's threshold keeps that call.
+    """
+    if "normal" not in codes or "elevated" not in codes:
+        return predicted
+    normal, elevated = codes.index("normal"), codes.index("elevated")
+    urgent = np.array([has_urgent_cue(text) for text in texts], dtype=bool)
+    return np.where(urgent & (predicted == normal), elevated, predicted)
