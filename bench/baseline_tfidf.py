@@ -25,47 +25,56 @@ from petition_triage.training.corpus import read_records
 HEADS = ("type", "department", "risk")
 
 
+def texts(rows: list[dict]) -> list[str]:
+    return [submission_text(r["text"], r["title"]) for r in rows]
+
+
+@dataclass
+class RiskDecision:
+    """The baseline's risk calls on some records."""
+
+    # `high` whenever its score passes the threshold that keeps dev recall at HIGH_RISK_RECALL, as
+    # the fine-tuned model's calibration does; otherwise the likelier of the other levels.
+    at_recall: np.ndarray
+    high_scores: np.ndarray
+    without_high: np.ndarray
+
+
 @dataclass
 class BaselineRun:
-    """The baseline's decisions on the test split, label strings per head."""
+    """The fitted baseline and its decisions on the test split, label strings per head."""
 
+    vectorizer: TfidfVectorizer
+    risk_model: LinearSVC | None = None
+    high_threshold: float = 0.0
     test_labels: dict[str, list[str]] = field(default_factory=dict)
     predicted: dict[str, np.ndarray] = field(default_factory=dict)
-    # Risk with `high` whenever its score passes the threshold that keeps dev recall at
-    # HIGH_RISK_RECALL, as the fine-tuned model's calibration does.
-    risk_at_recall: np.ndarray | None = None
-    # Test scores of `high`, for ranking measures, and the likelier of the other levels.
-    high_scores: np.ndarray | None = None
-    risk_without_high: np.ndarray | None = None
+    test_risk: RiskDecision | None = None
 
-
-def high_at_dev_recall(model: LinearSVC, x_dev, y_dev: list[str], x_test) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Test predictions with the dev-tuned `high` threshold, the test scores of `high` and the
-    likelier of the other levels."""
-    high = list(model.classes_).index("high")
-    dev_scores, test_scores = model.decision_function(x_dev), model.decision_function(x_test)
-    positives = np.sort(dev_scores[np.array(y_dev) == "high", high])
-    threshold = positives[int(np.floor((1 - HIGH_RISK_RECALL) * len(positives)))]
-    others = test_scores.copy()
-    others[:, high] = -np.inf
-    without_high = model.classes_[others.argmax(axis=1)]
-    return np.where(test_scores[:, high] >= threshold, "high", without_high), test_scores[:, high], without_high
+    def decide_risk(self, rows: list[dict]) -> RiskDecision:
+        scores = self.risk_model.decision_function(self.vectorizer.transform(texts(rows)))
+        high = list(self.risk_model.classes_).index("high")
+        others = scores.copy()
+        others[:, high] = -np.inf
+        without_high = self.risk_model.classes_[others.argmax(axis=1)]
+        return RiskDecision(np.where(scores[:, high] >= self.high_threshold, "high", without_high), scores[:, high],
+                            without_high)
 
 
 def fit_baseline(data: Path = REPO_ROOT / "data_samples") -> BaselineRun:
     train, dev, test = (read_records(data / f"{split}.jsonl") for split in ("train", "dev", "test"))
-    text = lambda rows: [submission_text(r["text"], r["title"]) for r in rows]  # noqa: E731
-    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2)
-    x_train = vectorizer.fit_transform(text(train))
-    x_dev, x_test = vectorizer.transform(text(dev)), vectorizer.transform(text(test))
-    run = BaselineRun()
+    run = BaselineRun(TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2))
+    x_train = run.vectorizer.fit_transform(texts(train))
+    x_test = run.vectorizer.transform(texts(test))
     for head in HEADS:
         model = LinearSVC(C=0.5, class_weight="balanced").fit(x_train, [r["labels"][head] for r in train])
         run.test_labels[head] = [r["labels"][head] for r in test]
         run.predicted[head] = model.predict(x_test)
         if head == "risk":
-            run.risk_at_recall, run.high_scores, run.risk_without_high = high_at_dev_recall(
-                model, x_dev, [r["labels"][head] for r in dev], x_test)
+            run.risk_model = model
+            dev_high = run.decide_risk([r for r in dev if r["labels"]["risk"] == "high"]).high_scores
+            run.high_threshold = float(np.sort(dev_high)[int(np.floor((1 - HIGH_RISK_RECALL) * len(dev_high)))])
+            run.test_risk = run.decide_risk(test)
     return run
 
 
@@ -82,10 +91,11 @@ def main() -> dict:
                   "macro_f1": f1_score(y_test, predicted, average="macro")}
         if head == "risk":
             scores["high_recall"] = recall_score(y_test, predicted, labels=["high"], average="macro")
-            scores["macro_f1_at_model_high_recall"] = f1_score(y_test, run.risk_at_recall, average="macro")
-            scores["high_recall_at_model_high_recall"] = recall_score(y_test, run.risk_at_recall, labels=["high"],
-                                                                      average="macro")
-            scores["high_average_precision"] = average_precision_score(np.array(y_test) == "high", run.high_scores)
+            at_recall = run.test_risk.at_recall
+            scores["macro_f1_at_model_high_recall"] = f1_score(y_test, at_recall, average="macro")
+            scores["high_recall_at_model_high_recall"] = recall_score(y_test, at_recall, labels=["high"], average="macro")
+            scores["high_average_precision"] = average_precision_score(np.array(y_test) == "high",
+                                                                       run.test_risk.high_scores)
         results["heads"][head] = scores
     results["seconds"] = seconds
     out = REPO_ROOT / "bench" / "results" / "baseline_tfidf.json"

@@ -56,6 +56,18 @@ def model_vs_baseline(comparison: dict) -> list[str]:
               f"baseline {ap['baseline']:.3f}. The quantized ONNX model's scores vary slightly between machines (its "
               "kernels depend on the CPU and the onnxruntime build), so compare this table with the model card only when both were measured "
               "on the same machine.", ""]
+    supplement = heads["risk"].get("risk_supplement")
+    if supplement:
+        lines += [f"On the risk supplement ({supplement['records']} hand-written hard cases, "
+                  + ", ".join(f"{n} {level}" for level, n in supplement["levels"].items())
+                  + "; neither system trained on them), with the same rules:", "",
+                  "| system | macro-F1 | `high` recall | `high` precision | recall per level |", "|---|---|---|---|---|"]
+        for system in ("model", "baseline"):
+            r = supplement[system]
+            per_level = ", ".join(f"{level} {v:.2f}" for level, v in r["recall_per_level"].items())
+            lines.append(f"| {'fine-tuned' if system == 'model' else 'TF-IDF baseline'} | {r['macro_f1']:.3f} | "
+                         f"{r['high_recall']:.3f} | {r['high_precision']:.3f} | {per_level} |")
+        lines.append("")
     return lines
 
 
