@@ -45,6 +45,7 @@ class BaselineRun:
     """The fitted baseline and its decisions on the test split, label strings per head."""
 
     vectorizer: TfidfVectorizer
+    train_examples: int = 0
     risk_model: LinearSVC | None = None
     high_threshold: float = 0.0
     test_labels: dict[str, list[str]] = field(default_factory=dict)
@@ -63,7 +64,7 @@ class BaselineRun:
 
 def fit_baseline(data: Path = REPO_ROOT / "data_samples") -> BaselineRun:
     train, dev, test = (read_records(data / f"{split}.jsonl") for split in ("train", "dev", "test"))
-    run = BaselineRun(TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2))
+    run = BaselineRun(TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2), len(train))
     x_train = run.vectorizer.fit_transform(texts(train))
     x_test = run.vectorizer.transform(texts(test))
     for head in HEADS:
@@ -82,9 +83,7 @@ def main() -> dict:
     started = time.perf_counter()
     run = fit_baseline()
     seconds = round(time.perf_counter() - started, 2)
-    data = REPO_ROOT / "data_samples"
-    results: dict = {"train_examples": len(read_records(data / "train.jsonl")),
-                     "test_examples": len(run.test_labels["type"]), "heads": {}}
+    results: dict = {"train_examples": run.train_examples, "test_examples": len(run.test_labels["type"]), "heads": {}}
     for head in HEADS:
         y_test, predicted = run.test_labels[head], run.predicted[head]
         scores = {"accuracy": accuracy_score(y_test, predicted),

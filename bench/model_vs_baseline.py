@@ -18,7 +18,7 @@ from sklearn.metrics import average_precision_score, precision_score, recall_sco
 
 from petition_triage.config import REPO_ROOT
 from petition_triage.model.inference import OnnxTriageModel
-from petition_triage.model.risk_cues import cue_text
+from petition_triage.model.risk_cues import urgent_cue_mask
 from petition_triage.training.corpus import read_records
 from petition_triage.training.data import load_examples
 
@@ -48,8 +48,8 @@ def paired_bootstrap(y: np.ndarray, model: np.ndarray, baseline: np.ndarray, n_c
         rows = rng.integers(0, len(y), len(y))
         differences[i] = macro_f1(y[rows], model[rows], n_classes) - macro_f1(y[rows], baseline[rows], n_classes)
     low, high = np.percentile(differences, [2.5, 97.5])
-    return {"model_macro_f1": macro_f1(y, model, n_classes), "baseline_macro_f1": macro_f1(y, baseline, n_classes),
-            "difference": macro_f1(y, model, n_classes) - macro_f1(y, baseline, n_classes),
+    ours, theirs = macro_f1(y, model, n_classes), macro_f1(y, baseline, n_classes)
+    return {"model_macro_f1": ours, "baseline_macro_f1": theirs, "difference": ours - theirs,
             "difference_95ci": [float(low), float(high)], "share_of_resamples_model_ahead": float((differences > 0).mean())}
 
 
@@ -81,7 +81,7 @@ def on_supplement(model: OnnxTriageModel, baseline) -> dict:
     codes = model.labels["risk"]
     y = np.array([codes.index(r["labels"]["risk"]) for r in rows])
     logits = model.logits([r["text"] for r in rows], [r["title"] for r in rows])
-    ours = model.decide(logits, [cue_text(r["text"], r["title"]) for r in rows])["risk"].predicted
+    ours = model.decide(logits, urgent_cue_mask([r["text"] for r in rows], [r["title"] for r in rows]))["risk"].predicted
     theirs = np.array([codes.index(label) for label in baseline.decide_risk(rows).at_recall])
     return {"records": len(rows), "levels": {c: int((y == i).sum()) for i, c in enumerate(codes)},
             "model": risk_scores(y, ours, codes), "baseline": risk_scores(y, theirs, codes)}
@@ -92,7 +92,7 @@ def main() -> dict:
     model = OnnxTriageModel(REPO_ROOT / "models" / "default")
     examples = load_examples(REPO_ROOT / "data_samples")["test"]
     decided = model.decide(model.logits([e.text for e in examples], [e.title for e in examples]),
-                           [cue_text(e.text, e.title) for e in examples])
+                           urgent_cue_mask([e.text for e in examples], [e.title for e in examples]))
     baseline = fit_baseline()
     rng = np.random.default_rng(0)
     results: dict = {"model_version": model.version, "test_examples": len(examples), "resamples": RESAMPLES, "heads": {}}

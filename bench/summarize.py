@@ -27,6 +27,9 @@ def cpu() -> str:
         return platform.processor()
 
 
+SYSTEM_NAMES = {"model": "fine-tuned", "baseline": "TF-IDF baseline"}
+
+
 def model_vs_baseline(comparison: dict) -> list[str]:
     """The paired-bootstrap table and the equal-recall comparison of bench/model_vs_baseline.py."""
     if not comparison:
@@ -48,8 +51,8 @@ def model_vs_baseline(comparison: dict) -> list[str]:
               "`high` recall (a comparison of the two rankings, not a rule either could use: it reads the test labels):", "",
               "| `high` recall on test | " + " | ".join(equal["model"]) + " |",
               "|---|" + "---|" * len(equal["model"])]
-    for system in ("model", "baseline"):
-        lines.append(f"| {'fine-tuned' if system == 'model' else 'TF-IDF baseline'} | "
+    for system, name in SYSTEM_NAMES.items():
+        lines.append(f"| {name} | "
                      + " | ".join(f"{v['macro_f1']:.3f} ({v['called_high']})" for v in equal[system].values()) + " |")
     ap = heads["risk"]["high_average_precision"]
     lines += ["", f"(cases called `high` in brackets). `high` average precision: fine-tuned {ap['model']:.3f}, "
@@ -62,10 +65,10 @@ def model_vs_baseline(comparison: dict) -> list[str]:
                   + ", ".join(f"{n} {level}" for level, n in supplement["levels"].items())
                   + "; neither system trained on them), with the same rules:", "",
                   "| system | macro-F1 | `high` recall | `high` precision | recall per level |", "|---|---|---|---|---|"]
-        for system in ("model", "baseline"):
+        for system, name in SYSTEM_NAMES.items():
             r = supplement[system]
             per_level = ", ".join(f"{level} {v:.2f}" for level, v in r["recall_per_level"].items())
-            lines.append(f"| {'fine-tuned' if system == 'model' else 'TF-IDF baseline'} | {r['macro_f1']:.3f} | "
+            lines.append(f"| {name} | {r['macro_f1']:.3f} | "
                          f"{r['high_recall']:.3f} | {r['high_precision']:.3f} | {per_level} |")
         lines.append("")
     return lines

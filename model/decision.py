@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -61,11 +60,11 @@ def risk_decision(probs: np.ndarray, codes: list[str], high_threshold: float) ->
 
 
 def decide(logits: dict[str, np.ndarray], labels: dict[str, list[str]], calibration: Calibration,
-           cue_texts: Sequence[str] | None = None) -> dict[str, HeadOutput]:
+           urgent_cues: np.ndarray | None = None) -> dict[str, HeadOutput]:
     """Calibrated probabilities and decisions per head: what serving returns and evaluation scores.
 
-    `cue_texts` (one per row, see `risk_cues.cue_text`) lets explicit self-harm or violence phrases
-    raise a `normal` risk level to `elevated`.
+    `urgent_cues` (a bool per row, see `risk_cues.urgent_cue_mask`) raises a `normal` risk level to
+    `elevated` where the text names self-harm or violence.
     """
     out = {}
     for head, codes in labels.items():
@@ -76,7 +75,7 @@ def decide(logits: dict[str, np.ndarray], labels: dict[str, list[str]], calibrat
         probs = softmax(logits[head], calibration.temperatures.get(head, 1.0))
         predicted = (risk_decision(probs, codes, calibration.high_risk_threshold) if head == "risk"
                      else probs.argmax(axis=-1))
-        if head == "risk" and cue_texts is not None:
-            predicted = raise_on_urgent_cues(predicted, cue_texts, codes)
+        if head == "risk" and urgent_cues is not None:
+            predicted = raise_on_urgent_cues(predicted, urgent_cues, codes)
         out[head] = HeadOutput(probs, predicted)
     return out

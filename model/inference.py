@@ -71,5 +71,5 @@ class OnnxTriageModel:
         inverse = np.argsort(order)
         return {name: np.concatenate(values)[inverse] for name, values in parts.items()}
 
-    def decide(self, logits: dict[str, np.ndarray], cue_texts: list[str] | None = None) -> dict[str, HeadOutput]:
-        return decide(logits, self.labels, self.calibration, cue_texts)
+    def decide(self, logits: dict[str, np.ndarray], urgent_cues: np.ndarray | None = None) -> dict[str, HeadOutput]:
+        return decide(logits, self.labels, self.calibration, urgent_cues)

@@ -58,17 +58,21 @@ def cue_text(text: str, title: str | None = None) -> str:
     return f"{title or ''} {text}"
 
 
-def has_urgent_cue(text: str) -> bool:
-    return any(cue.code in URGENT_CUES for cue in find_cues(text))
+def is_urgent(cues: list[CueMatch]) -> bool:
+    return any(cue.code in URGENT_CUES for cue in cues)
 
 
-def raise_on_urgent_cues(predicted: np.ndarray, texts: Sequence[str], codes: list[str]) -> np.ndarray:
-    """Risk levels with every `normal` case whose text names self-harm or violence raised to `elevated`.
+def urgent_cue_mask(texts: Sequence[str], titles: Sequence[str | None]) -> np.ndarray:
+    """Per record, whether its title or body names self-harm or violence."""
+    return np.array([is_urgent(find_cues(cue_text(text, title))) for text, title in zip(texts, titles)], dtype=bool)
+
+
+def raise_on_urgent_cues(predicted: np.ndarray, urgent: np.ndarray, codes: list[str]) -> np.ndarray:
+    """Risk levels with every `normal` case that names self-harm or violence (`urgent`) raised to `elevated`.
 
     Not to `high`: a cue phrase alone misfires (跳楼价, 气炸了), so the model's threshold keeps that call.
     """
     if "normal" not in codes or "elevated" not in codes:
         return predicted
     normal, elevated = codes.index("normal"), codes.index("elevated")
-    urgent = np.array([has_urgent_cue(text) for text in texts], dtype=bool)
     return np.where(urgent & (predicted == normal), elevated, predicted)

@@ -10,7 +10,7 @@ import numpy as np
 from petition_triage.model.decision import HeadOutput
 from petition_triage.model.inference import EMBEDDING_OUTPUT, OnnxTriageModel
 from petition_triage.model.keyword_evidence import KeywordEvidence
-from petition_triage.model.risk_cues import URGENT_CUES, cue_text, find_cues
+from petition_triage.model.risk_cues import URGENT_CUES, CueMatch, cue_text, find_cues, is_urgent
 from petition_triage.model.taxonomy import Taxonomy
 
 from .batching import MicroBatcher
@@ -76,10 +76,13 @@ class Predictor:
         """Classifications and the pooled sentence embeddings (for duplicate search) of one model run."""
         ids = self.model.encode([s.text for s in submissions], [s.title for s in submissions])
         outputs = await self.batcher.submit(ids)
-        decided = self.model.decide(outputs, [cue_text(s.text, s.title) for s in submissions])
-        return [self._classification(s, decided, row) for row, s in enumerate(submissions)], outputs[EMBEDDING_OUTPUT]
+        cues = [find_cues(cue_text(s.text, s.title)) for s in submissions]
+        decided = self.model.decide(outputs, np.array([is_urgent(found) for found in cues], dtype=bool))
+        return ([self._classification(s, decided, row, cues[row]) for row, s in enumerate(submissions)],
+                outputs[EMBEDDING_OUTPUT])
 
-    def _classification(self, submission: Submission, decided: dict[str, HeadOutput], row: int) -> Classification:
+    def _classification(self, submission: Submission, decided: dict[str, HeadOutput], row: int,
+                        cues: list[CueMatch]) -> Classification:
         labels = self.model.labels
         thresholds = self.model.calibration.abstain_thresholds
         review: list[str] = []
@@ -108,7 +111,7 @@ class Predictor:
             confidence_check("department", float(probs.max()))
 
         text = cue_text(submission.text, submission.title)
-        risk_pred = self._risk(decided, row, text, review, confidence_check)
+        risk_pred = self._risk(decided, row, cues, review, confidence_check)
         keywords = []
         if dept_pred is not None:
             keywords = [Keyword(word=w, weight=s) for w, s in
@@ -116,7 +119,7 @@ class Predictor:
         return Classification(type=type_pred, department=dept_pred, risk=risk_pred, keywords=keywords,
                               needs_review=bool(review), review_reasons=review, model_version=self.version)
 
-    def _risk(self, decided, row, text, review, confidence_check) -> RiskPrediction | None:
+    def _risk(self, decided, row, cues, review, confidence_check) -> RiskPrediction | None:
         if "risk" not in decided:
             return None
         labels = self.model.labels
@@ -129,7 +132,6 @@ class Predictor:
                 if p >= self.model.calibration.reason_threshold:
                     reasons.append(RiskReason(code=code, name_zh=self._name("reasons", code), source="model",
                                               score=round(float(p), 4)))
-        cues = find_cues(text)
         for cue in cues:
             reasons.append(RiskReason(code=cue.code, name_zh=self._name("reasons", cue.code), source="keyword",
                                       evidence=cue.phrase))

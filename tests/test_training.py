@@ -14,6 +14,7 @@ import torch
 from petition_triage.cli import main
 from petition_triage.config import REPO_ROOT
 from petition_triage.model.decision import Calibration, decide
+from petition_triage.model.risk_cues import urgent_cue_mask
 from petition_triage.model.text_input import head_tail_truncate
 from petition_triage.training.args import TrainingArguments
 from petition_triage.training.artifact import promote
@@ -189,11 +190,12 @@ def test_risk_decision_raises_normal_cases_that_name_self_harm_or_violence():
     labels = {"risk": ["normal", "elevated", "high"]}
     texts = ["工资拖了两年，我真的不想活了", "小区路灯坏了，请尽快维修", "他扬言报复社会"]
     without = decide(logits, labels, Calibration())["risk"].predicted
-    with_cues = decide(logits, labels, Calibration(), texts)["risk"].predicted
+    with_cues = decide(logits, labels, Calibration(), urgent_cue_mask(texts, [None] * 3))["risk"].predicted
     assert without.tolist() == [0, 0, 0]
     assert with_cues.tolist() == [1, 0, 1]
     # A high call stays high: the raise never lowers a level.
-    high = decide({"risk": np.array([[-4.0, 0.0, 4.0]])}, labels, Calibration(), ["我不想活了"])["risk"].predicted
+    high = decide({"risk": np.array([[-4.0, 0.0, 4.0]])}, labels, Calibration(),
+                  urgent_cue_mask(["我不想活了"], [None]))["risk"].predicted
     assert high.tolist() == [2]
 
 

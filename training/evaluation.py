@@ -10,7 +10,7 @@ from sklearn.metrics import average_precision_score
 
 from petition_triage.model.decision import decide, softmax
 from petition_triage.model.inference import OnnxTriageModel
-from petition_triage.model.risk_cues import cue_text
+from petition_triage.model.risk_cues import urgent_cue_mask
 from petition_triage.model.triage_config import MULTI_LABEL_HEAD
 
 from .data import Example, label_targets
@@ -18,11 +18,11 @@ from .metrics import IGNORE, expected_calibration_error, head_scores
 
 
 def evaluate_logits(logits: dict[str, np.ndarray], targets: dict[str, np.ndarray], labels: dict[str, list[str]],
-                    calibration, cue_texts: list[str] | None = None) -> dict:
+                    calibration, urgent_cues: np.ndarray | None = None) -> dict:
     """Scores of the model's decisions (calibrated, risk threshold and cue raise applied, as served)
     and calibration error."""
     report: dict = {}
-    decided = decide(logits, labels, calibration, cue_texts)
+    decided = decide(logits, labels, calibration, urgent_cues)
     needs_review = np.zeros(len(next(iter(targets.values()))), dtype=bool)
     for head, codes in labels.items():
         if head == MULTI_LABEL_HEAD:
@@ -62,7 +62,7 @@ def evaluate_model_dir(model_dir: Path, examples: list[Example], onnx_file: str 
     model = OnnxTriageModel(model_dir, onnx_file=onnx_file)
     logits = model.logits([e.text for e in examples], [e.title for e in examples])
     report = evaluate_logits(logits, label_targets(examples, model.labels), model.labels, model.calibration,
-                             [cue_text(e.text, e.title) for e in examples])
+                             urgent_cue_mask([e.text for e in examples], [e.title for e in examples]))
     report["examples"] = len(examples)
     report["onnx_file"] = model.onnx_file
     return report

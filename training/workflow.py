@@ -14,7 +14,7 @@ from petition_triage.model.keyword_evidence import build_keyword_table, save_key
 from petition_triage.model.modeling import TriageModel, load_tokenizer
 from petition_triage.model.onnx_export import (export_onnx, max_abs_difference, quantize_int8,
                                                 quantize_weight_only_int8)
-from petition_triage.model.risk_cues import cue_text
+from petition_triage.model.risk_cues import urgent_cue_mask
 from petition_triage.model.text_input import encode_batch, submission_text
 
 from .args import TrainingArguments
@@ -114,7 +114,7 @@ def export_command(model_dir: Path, dev_data: str | None, mapping: ColumnMapping
         calibration = fit_calibration(logits, targets, served.labels)
         write_json(model_dir / "calibration.json", calibration.to_dict())
         reference = evaluate_logits(logits, targets, served.labels, calibration,
-                                    [cue_text(e.text, e.title) for e in dev])
+                                    urgent_cue_mask([e.text for e in dev], [e.title for e in dev]))
     if "train" in training_splits:
         save_keyword_table(build_keyword_table(training_splits["train"], model.config.labels), model_dir)
     summary: dict = {"fp32": {"file": fp32.name, "bytes": fp32.stat().st_size, "max_abs_diff_vs_pytorch": diff}}
