@@ -271,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=TrainingArguments.seed)
     train.add_argument("--bf16", choices=["auto", "on", "off"], default=TrainingArguments.bf16)
     train.add_argument("--threads", type=int, default=TrainingArguments.threads)
-    train.add_argument("--cue-heads", default="risk,reasons",
+    train.add_argument("--cue-heads", default=",".join(TrainingArguments.cue_heads),
                        help="comma-separated heads that also read max-pooled tokens ('' for none)")
     _add_mapping_options(train)
     train.set_defaults(handler=_train)

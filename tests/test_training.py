@@ -214,6 +214,7 @@ def test_train_command_defaults_are_the_training_arguments_defaults():
     for name in ("epochs", "batch_size", "learning_rate", "head_learning_rate", "max_length", "patience", "seed",
                  "bf16", "threads"):
         assert getattr(parsed, name) == getattr(defaults, name), name
+    assert tuple(parsed.cue_heads.split(",")) == defaults.cue_heads
 
 
 def test_cue_heads_read_max_pooled_tokens_and_old_configs_still_load(trained_model, tmp_path):
