@@ -18,9 +18,11 @@ from sklearn.metrics import accuracy_score, average_precision_score, f1_score, r
 from sklearn.svm import LinearSVC
 
 from petition_triage.config import REPO_ROOT
+from petition_triage.model.risk_cues import raise_on_urgent_cues, urgent_cue_mask
 from petition_triage.model.text_input import submission_text
 from petition_triage.training.artifact import HIGH_RISK_RECALL
 from petition_triage.training.corpus import read_records
+from petition_triage.training.metrics import recall_threshold
 
 HEADS = ("type", "department", "risk")
 
@@ -33,8 +35,10 @@ def texts(rows: list[dict]) -> list[str]:
 class RiskDecision:
     """The baseline's risk calls on some records."""
 
-    # `high` whenever its score passes the threshold that keeps dev recall at HIGH_RISK_RECALL, as
-    # the fine-tuned model's calibration does; otherwise the likelier of the other levels.
+    # The fine-tuned model's rule: `high` whenever its score passes the threshold fitted on dev for
+    # HIGH_RISK_RECALL, or the text names self-harm or violence outside a suggestion (the baseline's
+    # own type call); otherwise the likelier of the other levels, `normal` raised to `elevated` by
+    # such a cue.
     at_recall: np.ndarray
     high_scores: np.ndarray
     without_high: np.ndarray
@@ -47,19 +51,30 @@ class BaselineRun:
     vectorizer: TfidfVectorizer
     train_examples: int = 0
     risk_model: LinearSVC | None = None
+    type_model: LinearSVC | None = None
     high_threshold: float = 0.0
     test_labels: dict[str, list[str]] = field(default_factory=dict)
     predicted: dict[str, np.ndarray] = field(default_factory=dict)
     test_risk: RiskDecision | None = None
 
     def decide_risk(self, rows: list[dict]) -> RiskDecision:
-        scores = self.risk_model.decision_function(self.vectorizer.transform(texts(rows)))
-        high = list(self.risk_model.classes_).index("high")
+        x = self.vectorizer.transform(texts(rows))
+        scores = self.risk_model.decision_function(x)
+        codes = list(self.risk_model.classes_)
+        high = codes.index("high")
         others = scores.copy()
         others[:, high] = -np.inf
-        without_high = self.risk_model.classes_[others.argmax(axis=1)]
-        return RiskDecision(np.where(scores[:, high] >= self.high_threshold, "high", without_high), scores[:, high],
-                            without_high)
+        without_high = others.argmax(axis=1)
+        urgent, to_high = self.urgent_cues(rows)
+        decided = raise_on_urgent_cues(np.where(scores[:, high] >= self.high_threshold, high, without_high), urgent,
+                                       codes, to_high)
+        return RiskDecision(self.risk_model.classes_[decided], scores[:, high], self.risk_model.classes_[without_high])
+
+    def urgent_cues(self, rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+        """Rows naming self-harm or violence, and those of them the raise makes `high`."""
+        urgent = urgent_cue_mask([r["text"] for r in rows], [r["title"] for r in rows])
+        suggestion = self.type_model.predict(self.vectorizer.transform(texts(rows))) == "suggestion"
+        return urgent, urgent & ~suggestion
 
 
 def fit_baseline(data: Path = REPO_ROOT / "data_samples") -> BaselineRun:
@@ -71,10 +86,15 @@ def fit_baseline(data: Path = REPO_ROOT / "data_samples") -> BaselineRun:
         model = LinearSVC(C=0.5, class_weight="balanced").fit(x_train, [r["labels"][head] for r in train])
         run.test_labels[head] = [r["labels"][head] for r in test]
         run.predicted[head] = model.predict(x_test)
+        if head == "type":
+            run.type_model = model
         if head == "risk":
             run.risk_model = model
-            dev_high = run.decide_risk([r for r in dev if r["labels"]["risk"] == "high"]).high_scores
-            run.high_threshold = float(np.sort(dev_high)[int(np.floor((1 - HIGH_RISK_RECALL) * len(dev_high)))])
+            codes = list(model.classes_)
+            dev_scores = model.decision_function(run.vectorizer.transform(texts(dev)))
+            dev_levels = np.array([codes.index(r["labels"]["risk"]) for r in dev])
+            run.high_threshold = recall_threshold(dev_scores, dev_levels, codes.index("high"), HIGH_RISK_RECALL,
+                                                  already=run.urgent_cues(dev)[1], ceiling=None)
             run.test_risk = run.decide_risk(test)
     return run
 

@@ -59,12 +59,21 @@ def risk_decision(probs: np.ndarray, codes: list[str], high_threshold: float) ->
     return choice
 
 
+def high_on_cue(urgent: np.ndarray, logits: dict[str, np.ndarray], labels: dict[str, list[str]]) -> np.ndarray:
+    """Rows an urgent cue makes `high`: all of them but suggestions (意见建议), which name self-harm or
+    violence when they cite other people's cases (家属流露出轻生念头, 医院发生持刀事件), not as a threat."""
+    codes = labels.get("type", [])
+    if "type" not in logits or "suggestion" not in codes:
+        return urgent
+    return urgent & (logits["type"].argmax(axis=-1) != codes.index("suggestion"))
+
+
 def decide(logits: dict[str, np.ndarray], labels: dict[str, list[str]], calibration: Calibration,
            urgent_cues: np.ndarray | None = None) -> dict[str, HeadOutput]:
     """Calibrated probabilities and decisions per head: what serving returns and evaluation scores.
 
-    `urgent_cues` (a bool per row, see `risk_cues.urgent_cue_mask`) raises a `normal` risk level to
-    `elevated` where the text names self-harm or violence.
+    `urgent_cues` (a bool per row, see `risk_cues.urgent_cue_mask`) marks texts that name self-harm
+    or violence: they are `high` (see `high_on_cue`), or at least `elevated`.
     """
     out = {}
     for head, codes in labels.items():
@@ -76,6 +85,6 @@ def decide(logits: dict[str, np.ndarray], labels: dict[str, list[str]], calibrat
         predicted = (risk_decision(probs, codes, calibration.high_risk_threshold) if head == "risk"
                      else probs.argmax(axis=-1))
         if head == "risk" and urgent_cues is not None:
-            predicted = raise_on_urgent_cues(predicted, urgent_cues, codes)
+            predicted = raise_on_urgent_cues(predicted, urgent_cues, codes, high_on_cue(urgent_cues, logits, labels))
         out[head] = HeadOutput(probs, predicted)
     return out

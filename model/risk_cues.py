@@ -1,7 +1,7 @@
 """Explicit risk cues: phrases that name a reason code outright (the guide's cue lists and variants).
 
-They complement the model: a case that says 不想活了 is at least `elevated` and goes to a person
-whatever the model thinks, and the response says the flag came from the text, with the phrase that
+They complement the model: a case that says 不想活了 is `high` (or, in a suggestion citing others'
+cases, at least `elevated`) and goes to a person whatever the model thinks, and the response says the flag came from the text, with the phrase that
 triggered it. The raise is part of the risk decision, so evaluation scores what serving returns.
 """
 
@@ -17,7 +17,8 @@ import numpy as np
 # ways people write the same thing.
 CUES: dict[str, list[str]] = {
     "self_harm": [r"不想活", r"跳楼", r"喝药", r"服毒", r"以死相逼", r"寻死", r"自杀", r"轻生", r"死给.{0,4}看", r"活不下去"],
-    "violence": [r"扬言报复", r"报复社会", r"同归于尽", r"持刀", r"砍人", r"杀了?他", r"弄死", r"打死", r"炸[掉了]"],
+    "violence": [r"扬言报复", r"报复社会", r"同归于尽", r"持刀", r"砍人", r"杀了?他", r"弄死", r"打死",
+                 r"(?<![气群都])炸[掉了]"],  # not 气炸了 / 群都炸了: anger and a busy chat group
     "collective_action": [r"集体上访", r"联名", r"[几数十百]+户", r"[几数十百]+[名个]?(工人|村民|业主|家长)", r"拉横幅", r"堵路",
                           r"围堵", r"聚集", r"到政府门口", r"组织.{0,6}(上访|讨薪)"],
     "escalation_threat": [r"进京", r"到北京", r"去北京", r"去省里", r"到省里", r"找中央", r"越级", r"上访到"],
@@ -67,12 +68,20 @@ def urgent_cue_mask(texts: Sequence[str], titles: Sequence[str | None]) -> np.nd
     return np.array([is_urgent(find_cues(cue_text(text, title))) for text, title in zip(texts, titles)], dtype=bool)
 
 
-def raise_on_urgent_cues(predicted: np.ndarray, urgent: np.ndarray, codes: list[str]) -> np.ndarray:
-    """Risk levels with every `normal` case that names self-harm or violence (`urgent`) raised to `elevated`.
+def raise_on_urgent_cues(predicted: np.ndarray, urgent: np.ndarray, codes: list[str],
+                         to_high: np.ndarray | None = None) -> np.ndarray:
+    """Risk levels raised where the text names self-harm or violence (`urgent`): to `high` where
+    `to_high` (default: every urgent row), else a `normal` level to `elevated`.
 
-    Not to `high`: a cue phrase alone misfires (跳楼价, 气炸了), so the model's threshold keeps that call.
+    On data_samples/ train, 17 of the 20 cases that name either are `high`, and the other 3 are
+    suggestions citing other people's cases (dev: 9 of 10, and one such suggestion); `to_high`
+    leaves suggestions out (see `decision.high_on_cue`). A raise never lowers a level.
     """
-    if "normal" not in codes or "elevated" not in codes:
-        return predicted
-    normal, elevated = codes.index("normal"), codes.index("elevated")
-    return np.where(urgent & (predicted == normal), elevated, predicted)
+    out = predicted.copy()
+    if to_high is None:
+        to_high = urgent
+    if "high" in codes:
+        out = np.where(urgent & to_high, codes.index("high"), out)
+    if "normal" in codes and "elevated" in codes:
+        out = np.where(urgent & (out == codes.index("normal")), codes.index("elevated"), out)
+    return out

@@ -84,15 +84,15 @@ def _train(args: argparse.Namespace) -> int:
     from petition_triage.training.data import DataError
     from petition_triage.training.workflow import train_command
 
-    training_args = TrainingArguments(
-        output_dir=args.out, base_model=args.base_model, taxonomy=args.taxonomy, epochs=args.epochs,
-        batch_size=args.batch_size, learning_rate=args.learning_rate, head_learning_rate=args.head_learning_rate,
-        max_length=args.max_length, seed=args.seed,
-        bf16=args.bf16, patience=args.patience, threads=args.threads,
-        cue_heads=tuple(h for h in args.cue_heads.split(",") if h))
     try:
+        training_args = TrainingArguments(
+            output_dir=args.out, base_model=args.base_model, taxonomy=args.taxonomy, epochs=args.epochs,
+            batch_size=args.batch_size, learning_rate=args.learning_rate, head_learning_rate=args.head_learning_rate,
+            max_length=args.max_length, seed=args.seed,
+            bf16=args.bf16, device=args.device, patience=args.patience, threads=args.threads,
+            cue_heads=tuple(h for h in args.cue_heads.split(",") if h))
         summary = train_command(training_args, args.data, _mapping(args), args.corrections, tuple(args.extra_train))
-    except (DataError, FileNotFoundError) as exc:
+    except (DataError, FileNotFoundError, ValueError) as exc:  # bad data or options: a message, not a traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(summary, indent=2, ensure_ascii=False))
@@ -102,7 +102,28 @@ def _train(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from petition_triage.training.workflow import export_command
 
-    summary = export_command(Path(args.model), args.dev_data, _mapping(args), int8=not args.no_int8)
+    from petition_triage.training.workflow import INT8_VARIANTS
+
+    variants = tuple(args.int8_variant or INT8_VARIANTS)
+    unknown = [v for v in variants if v not in INT8_VARIANTS]
+    if unknown:
+        print(f"error: unknown int8 variant(s) {unknown}; choose from {list(INT8_VARIANTS)}", file=sys.stderr)
+        return 2
+    summary = export_command(Path(args.model), args.dev_data, _mapping(args), int8=not args.no_int8,
+                             variants=variants)
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from petition_triage.training.data import DataError
+    from petition_triage.training.workflow import calibrate_command
+
+    try:
+        summary = calibrate_command(Path(args.model), args.data, _mapping(args))
+    except (DataError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(summary, indent=2, ensure_ascii=False))
     return 0
 
@@ -270,6 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--patience", type=int, default=TrainingArguments.patience)
     train.add_argument("--seed", type=int, default=TrainingArguments.seed)
     train.add_argument("--bf16", choices=["auto", "on", "off"], default=TrainingArguments.bf16)
+    train.add_argument("--device", default=TrainingArguments.device,
+                       help="auto (a CUDA GPU where PyTorch sees one, else the CPU), cpu or cuda[:N]")
     train.add_argument("--threads", type=int, default=TrainingArguments.threads)
     train.add_argument("--cue-heads", default=",".join(TrainingArguments.cue_heads),
                        help="comma-separated heads that also read max-pooled tokens ('' for none)")
@@ -280,8 +303,17 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--model", required=True)
     export.add_argument("--dev-data", help="data with a dev split for the int8 gate (default: the training data)")
     export.add_argument("--no-int8", action="store_true")
+    export.add_argument("--int8-variant", action="append", metavar="NAME",
+                        help="an int8 variant to try, in the order given (repeatable; default: int8-per-channel, "
+                             "int8-blockwise-weights, int8-ffn-output-fp32)")
     _add_mapping_options(export)
     export.set_defaults(handler=_export)
+
+    calibrate = commands.add_parser("calibrate", help="refit temperatures and thresholds on dev with the served graph")
+    calibrate.add_argument("--model", required=True)
+    calibrate.add_argument("--data", help="data with a dev split (default: the model's training data)")
+    _add_mapping_options(calibrate)
+    calibrate.set_defaults(handler=_calibrate)
 
     evaluate = commands.add_parser("evaluate", help="scores, confusion matrices and calibration on labeled data")
     evaluate.add_argument("--model", required=True)

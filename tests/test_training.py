@@ -104,6 +104,34 @@ def test_export_evaluate_and_promote(trained_model, small_data, tmp_path):
     assert not ok and "worse than the current model" in message
 
 
+def test_export_tries_only_the_int8_variants_named(trained_model, tmp_path, capsys):
+    copy = tmp_path / "copy"
+    shutil.copytree(trained_model, copy)
+    assert main(["export", "--model", str(copy), "--int8-variant", "int8-blockwise-weights"]) == 0
+    summary = json.loads((copy / "export_report.json").read_text())
+    assert "int8-blockwise-weights" in summary and "int8-per-channel" not in summary
+    assert summary["chosen"] in ("model.onnx", "model.int8-blockwise-weights.onnx")
+    assert main(["export", "--model", str(copy), "--int8-variant", "int4"]) == 2
+    assert "unknown int8 variant(s) ['int4']" in capsys.readouterr().err
+
+
+def test_calibrate_refits_on_the_served_graph(trained_model, small_data, tmp_path, capsys):
+    copy = tmp_path / "copy"
+    shutil.copytree(trained_model, copy)
+    assert main(["export", "--model", str(copy), "--no-int8"]) == 0
+    (copy / "calibration.json").write_text(json.dumps(Calibration().to_dict()))  # as if fitted under another rule
+    assert main(["calibrate", "--model", str(copy)]) == 0
+    refitted = json.loads((copy / "calibration.json").read_text())
+    assert set(refitted["temperatures"]) == {"type", "department", "risk"}
+    assert refitted["temperatures"] != Calibration().temperatures
+    calibrated_on = json.loads((copy / "artifact.json").read_text())["calibrated_on"]
+    assert calibrated_on == {"data": str(small_data), "split": "dev", "examples": 24, "onnx_file": "model.onnx"}
+    only_train = tmp_path / "only-train.jsonl"
+    write_records(only_train, read_records(small_data / "train.jsonl")[:5])
+    assert main(["calibrate", "--model", str(copy), "--data", str(only_train)]) == 2
+    assert "has no dev split to calibrate on" in capsys.readouterr().err
+
+
 def test_trainer_file_with_own_columns_and_only_some_labels(tiny_bert_dir, tmp_path):
     rows = read_records(DATA / "train.jsonl")[:40]
     path = tmp_path / "cases.csv"
@@ -184,19 +212,35 @@ def test_abstain_and_recall_thresholds():
     assert (probs[:, 2] >= high).mean() >= 0.75
 
 
-def test_risk_decision_raises_normal_cases_that_name_self_harm_or_violence():
-    # Three rows the model calls normal; evaluation passes the texts exactly as serving does.
-    logits = {"risk": np.array([[4.0, 0.0, -4.0]] * 3)}
+def test_risk_decision_raises_cases_that_name_self_harm_or_violence():
+    # Four rows the model calls normal; evaluation passes the texts exactly as serving does.
+    logits = {"risk": np.array([[4.0, 0.0, -4.0]] * 4)}
     labels = {"risk": ["normal", "elevated", "high"]}
-    texts = ["工资拖了两年，我真的不想活了", "小区路灯坏了，请尽快维修", "他扬言报复社会"]
+    texts = ["工资拖了两年，我真的不想活了", "小区路灯坏了，请尽快维修", "他扬言报复社会", "群里都气炸了，食堂的菜太贵"]
     without = decide(logits, labels, Calibration())["risk"].predicted
-    with_cues = decide(logits, labels, Calibration(), urgent_cue_mask(texts, [None] * 3))["risk"].predicted
-    assert without.tolist() == [0, 0, 0]
-    assert with_cues.tolist() == [1, 0, 1]
+    with_cues = decide(logits, labels, Calibration(), urgent_cue_mask(texts, [None] * 4))["risk"].predicted
+    assert without.tolist() == [0, 0, 0, 0]
+    assert with_cues.tolist() == [2, 0, 2, 0]
+    # A suggestion that cites other people's cases is raised to elevated only.
+    typed = {**logits, "type": np.array([[3.0, 0.0, 0.0], [3.0, 0.0, 0.0], [0.0, 3.0, 0.0], [3.0, 0.0, 0.0]])}
+    typed_labels = {**labels, "type": ["demand", "suggestion", "inquiry"]}
+    assert decide(typed, typed_labels, Calibration(), urgent_cue_mask(texts, [None] * 4))["risk"].predicted.tolist() \
+        == [2, 0, 1, 0]
     # A high call stays high: the raise never lowers a level.
     high = decide({"risk": np.array([[-4.0, 0.0, 4.0]])}, labels, Calibration(),
                   urgent_cue_mask(["我不想活了"], [None]))["risk"].predicted
     assert high.tolist() == [2]
+
+
+def test_high_threshold_counts_the_cases_a_cue_raise_finds():
+    probs = np.array([[0.1, 0.45, 0.45], [0.3, 0.3, 0.4], [0.4, 0.3, 0.3], [0.8, 0.1, 0.1], [0.9, 0.05, 0.05]])
+    targets = np.array([2, 2, 2, 2, 0])
+    # Letting the lowest of 4 high cases go finds 3/5 of new ones on average (order statistics).
+    assert recall_threshold(probs, targets, 2, 0.6) == pytest.approx(0.3)
+    assert recall_threshold(probs, targets, 2, 0.75) == pytest.approx(0.1)  # 3/4 on dev, but 3/5 expected
+    # A cue finds the lowest-scored one, so the threshold may let the next-lowest go instead.
+    assert recall_threshold(probs, targets, 2, 0.6, already=np.array([0, 0, 0, 1, 0], dtype=bool)) == pytest.approx(0.4)
+    assert recall_threshold(probs, targets, 2, 0.6, already=np.array([1, 1, 1, 1, 0], dtype=bool)) == 0.5
 
 
 def test_training_arguments_are_validated():
@@ -204,6 +248,29 @@ def test_training_arguments_are_validated():
         TrainingArguments(output_dir="x", max_length=4)
     with pytest.raises(ValueError, match="bf16 must be auto, on or off"):
         TrainingArguments(output_dir="x", bf16="maybe")
+    with pytest.raises(ValueError, match="device must be auto, cpu or cuda"):
+        TrainingArguments(output_dir="x", device="tpu")
+
+
+def test_device_auto_falls_back_to_the_cpu_and_a_missing_gpu_is_a_clear_error(monkeypatch):
+    from petition_triage.training.trainer import resolve_device, use_bf16
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto").type == "cpu"
+    assert resolve_device("cpu").type == "cpu"
+    with pytest.raises(ValueError, match="sees no CUDA GPU"):
+        resolve_device("cuda")
+    assert use_bf16("on", torch.device("cpu")) and not use_bf16("off", torch.device("cuda"))
+
+
+def test_train_without_a_gpu_asked_for_cuda_exits_with_a_message(tiny_bert_dir, small_data, tmp_path, monkeypatch,
+                                                                 capsys):
+    from petition_triage.cli import main
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main(["train", "--data", str(small_data), "--out", str(tmp_path / "m"), "--base-model", str(tiny_bert_dir),
+                 "--epochs", "1", "--device", "cuda"]) == 2
+    assert "sees no CUDA GPU" in capsys.readouterr().err
 
 
 def test_train_command_defaults_are_the_training_arguments_defaults():
@@ -212,7 +279,7 @@ def test_train_command_defaults_are_the_training_arguments_defaults():
     parsed = build_parser().parse_args(["train", "--data", "d", "--out", "o"])
     defaults = TrainingArguments(output_dir="o")
     for name in ("epochs", "batch_size", "learning_rate", "head_learning_rate", "max_length", "patience", "seed",
-                 "bf16", "threads"):
+                 "bf16", "device", "threads"):
         assert getattr(parsed, name) == getattr(defaults, name), name
     assert tuple(parsed.cue_heads.split(",")) == defaults.cue_heads
 

@@ -26,7 +26,9 @@ class TrainingArguments:
         max_length: tokens per text, special tokens included; longer texts keep head and tail.
         patience: epochs without a better dev score before stopping.
         seed: seeds Python, NumPy and PyTorch.
-        bf16: bfloat16 autocast on CPU: "auto" uses it where the CPU has AMX or AVX-512 BF16.
+        bf16: bfloat16 autocast: "auto" uses it on a GPU that supports it and on a CPU with AMX or
+            AVX-512 BF16.
+        device: "auto" (a CUDA GPU where PyTorch sees one, else the CPU), "cpu", or "cuda[:N]".
         dev_fraction: share of the training file held out for dev when no dev file is given.
         text_prefix: prepended to every text; None picks "query: " for e5 encoders.
         threads: PyTorch CPU threads; 0 leaves the default.
@@ -47,6 +49,7 @@ class TrainingArguments:
     patience: int = 2
     seed: int = 42
     bf16: Literal["auto", "on", "off"] = "auto"
+    device: str = "auto"
     dev_fraction: float = 0.1
     text_prefix: str | None = None
     threads: int = 0
@@ -63,6 +66,8 @@ class TrainingArguments:
             raise ValueError(f"learning_rate must be in (0, 1), got {self.learning_rate}")
         if not 0 <= self.dev_fraction < 1:
             raise ValueError(f"dev_fraction must be in [0, 1), got {self.dev_fraction}")
+        if self.device not in ("auto", "cpu") and not self.device.split(":")[0] == "cuda":
+            raise ValueError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
         if self.bf16 not in ("auto", "on", "off"):
             raise ValueError(f"bf16 must be auto, on or off, got {self.bf16!r}")
 

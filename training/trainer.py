@@ -38,6 +38,24 @@ def cpu_has_fast_bf16() -> bool:
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
+def resolve_device(name: str) -> torch.device:
+    """`auto` trains on a CUDA GPU where PyTorch sees one, else on the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} asked for, but this PyTorch sees no CUDA GPU; use --device cpu or auto")
+    return torch.device(name)
+
+
+def use_bf16(setting: str, device: torch.device) -> bool:
+    """bfloat16 autocast: "auto" takes it where the hardware runs it faster than float32."""
+    if setting != "auto":
+        return setting == "on"
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return cpu_has_fast_bf16()
+
+
 def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -74,9 +92,9 @@ def length_grouped_batches(lengths: list[int], batch_size: int, rng: random.Rand
     return batches
 
 
-def collate(ids: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+def collate(ids: list[list[int]], pad_id: int, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
     input_ids, mask = pad_batch(ids, pad_id)
-    return torch.from_numpy(input_ids), torch.from_numpy(mask)
+    return torch.from_numpy(input_ids).to(device), torch.from_numpy(mask).to(device)
 
 
 def multitask_loss(outputs: dict[str, torch.Tensor], targets: dict[str, torch.Tensor],
@@ -119,15 +137,16 @@ def positive_weights(target: np.ndarray) -> torch.Tensor:
 def predict_logits(model: TriageModel, encoded: EncodedSet, pad_id: int, batch_size: int = 64,
                    bf16: bool = False) -> dict[str, np.ndarray]:
     model.eval()
+    device = next(model.parameters()).device
     order = sorted(range(len(encoded)), key=lambda i: len(encoded.input_ids[i]))
     collected: dict[str, list[np.ndarray]] = {head: [] for head in model.config.heads}
     for start in range(0, len(order), batch_size):
         chunk = order[start : start + batch_size]
-        input_ids, mask = collate([encoded.input_ids[i] for i in chunk], pad_id)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        input_ids, mask = collate([encoded.input_ids[i] for i in chunk], pad_id, device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             outputs = model(input_ids, mask)
         for head in collected:
-            collected[head].append(outputs[head].float().numpy())
+            collected[head].append(outputs[head].float().cpu().numpy())
     inverse = np.argsort(order)
     return {head: np.concatenate(parts)[inverse] for head, parts in collected.items()}
 
@@ -159,6 +178,7 @@ class Trainer:
     def train(self) -> TrainResult:
         args = self.args
         set_seed(args.seed)
+        device = resolve_device(args.device)
         if args.threads:
             torch.set_num_threads(args.threads)
         base_name = args.base_model or get_settings().base_model  # recorded as named, not as a cache path
@@ -170,15 +190,17 @@ class Trainer:
         config = TriageConfig(labels=labels, base_model=base_name, max_length=args.max_length, text_prefix=prefix,
                               cue_heads=[h for h in args.cue_heads if h in labels])
         tokenizer = load_tokenizer(base)
-        model = TriageModel.from_base(base, config)
+        model = TriageModel.from_base(base, config).to(device)
         train_set = encode_examples(self.train_examples, tokenizer, config)
         dev_set = encode_examples(self.dev_examples, tokenizer, config)
         pad_id = tokenizer.pad_token_id
-        bf16 = args.bf16 == "on" or (args.bf16 == "auto" and cpu_has_fast_bf16())
+        bf16 = use_bf16(args.bf16, device)
+        logger.info("training on %s%s", device, " with bfloat16 autocast" if bf16 else "")
         weights = {head: balanced_weights(train_set.targets[head], len(codes))
                    for head, codes in labels.items() if head != MULTI_LABEL_HEAD}
         if MULTI_LABEL_HEAD in labels:
             weights[MULTI_LABEL_HEAD] = positive_weights(train_set.targets[MULTI_LABEL_HEAD])
+        weights = {head: w.to(device) for head, w in weights.items()}
 
         rng = random.Random(args.seed)
         lengths = [len(x) for x in train_set.input_ids]
@@ -203,9 +225,9 @@ class Trainer:
                 model.train()
                 running = []
                 for batch in length_grouped_batches(lengths, args.batch_size, rng):
-                    input_ids, mask = collate([train_set.input_ids[i] for i in batch], pad_id)
-                    targets = {h: torch.from_numpy(t[batch]) for h, t in train_set.targets.items()}
-                    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                    input_ids, mask = collate([train_set.input_ids[i] for i in batch], pad_id, device)
+                    targets = {h: torch.from_numpy(t[batch]).to(device) for h, t in train_set.targets.items()}
+                    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                         outputs = model(input_ids, mask)
                     loss = multitask_loss(outputs, targets, weights)
                     optimizer.zero_grad()
@@ -238,5 +260,5 @@ class Trainer:
                         progress.console.print(f"no better dev score for {stale} epochs: stopping early")
                         break
         model.load_state_dict(best_state)
-        model.eval()
+        model.to("cpu").eval()  # export and evaluation run on the CPU, as serving does
         return TrainResult(model, tokenizer, best_dev_logits, history, best_epoch, time.perf_counter() - started)
