@@ -70,7 +70,7 @@ def train_command(args: TrainingArguments, data: str, mapping: ColumnMapping, co
     provenance = {"data": data, "extra_train": list(extra_train), "corrections": corrections,
                   "data_hash": data_hash(sources),
                   "command": command_line(), "seed": args.seed, "training_args": args.to_dict(),
-                  "machine": f"{platform.machine()}, {_cpu_name()}", "train_examples": len(train),
+                  "machine": f"{platform.machine()}, {_cpu_name()}{_gpu_name(args.device)}", "train_examples": len(train),
                   "dev_examples": len(dev)}
 
     dev_cues = urgent_cue_mask([e.text for e in dev], [e.title for e in dev])
@@ -86,6 +86,16 @@ def train_command(args: TrainingArguments, data: str, mapping: ColumnMapping, co
     calibration = save(result)
     return {"output_dir": str(out), "best_epoch": result.best_epoch, "seconds": round(result.seconds, 1),
             "dev": result.history[result.best_epoch - 1], "calibration": calibration}
+
+
+def _gpu_name(device: str) -> str:
+    """', GPU name' when training runs on a CUDA GPU, else ''."""
+    import torch
+
+    if device == "cpu" or not torch.cuda.is_available():
+        return ""
+    index = int(device.split(":")[1]) if ":" in device else 0
+    return f", {torch.cuda.get_device_name(index)}"
 
 
 def _cpu_name() -> str:
