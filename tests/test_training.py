@@ -126,6 +126,7 @@ def test_calibrate_refits_on_the_served_graph(trained_model, small_data, tmp_pat
     assert refitted["temperatures"] != Calibration().temperatures
     calibrated_on = json.loads((copy / "artifact.json").read_text())["calibrated_on"]
     assert calibrated_on == {"data": str(small_data), "split": "dev", "examples": 24, "onnx_file": "model.onnx"}
+    assert "calibration re-fitted by `petition-triage calibrate`" in (copy / "README.md").read_text()
     only_train = tmp_path / "only-train.jsonl"
     write_records(only_train, read_records(small_data / "train.jsonl")[:5])
     assert main(["calibrate", "--model", str(copy), "--data", str(only_train)]) == 2
