@@ -69,8 +69,8 @@ def score_run(run: Path, splits: dict[str, list[Example]], cues: dict[str, np.nd
                      "high_recall": report["risk"]["per_class"]["high"]["recall"],
                      "high_precision": report["risk"]["per_class"]["high"]["precision"],
                      "risk_macro_f1_argmax": report["risk"].get("macro_f1_argmax"),
-                     "high_average_precision": float(average_precision_score(targets[name]["risk"] == high,
-                                                                             risk_logits[:, high] - np.logaddexp.reduce(risk_logits, axis=1)))}
+                     "high_average_precision": float(average_precision_score(
+                         targets[name]["risk"] == high, risk_logits[:, high] - np.logaddexp.reduce(risk_logits, axis=1)))}
     return out
 
 

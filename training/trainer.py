@@ -92,7 +92,8 @@ def length_grouped_batches(lengths: list[int], batch_size: int, rng: random.Rand
     return batches
 
 
-def collate(ids: list[list[int]], pad_id: int, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+def collate(ids: list[list[int]], pad_id: int,
+            device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
     input_ids, mask = pad_batch(ids, pad_id)
     return torch.from_numpy(input_ids).to(device), torch.from_numpy(mask).to(device)
 

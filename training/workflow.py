@@ -70,8 +70,8 @@ def train_command(args: TrainingArguments, data: str, mapping: ColumnMapping, co
     provenance = {"data": data, "extra_train": list(extra_train), "corrections": corrections,
                   "data_hash": data_hash(sources),
                   "command": command_line(), "seed": args.seed, "training_args": args.to_dict(),
-                  "machine": f"{platform.machine()}, {_cpu_name()}{_gpu_name(args.device)}", "train_examples": len(train),
-                  "dev_examples": len(dev)}
+                  "machine": f"{platform.machine()}, {_cpu_name()}{_gpu_name(args.device)}",
+                  "train_examples": len(train), "dev_examples": len(dev)}
 
     dev_cues = urgent_cue_mask([e.text for e in dev], [e.title for e in dev])
 
