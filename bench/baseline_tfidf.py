@@ -18,9 +18,9 @@ from sklearn.metrics import accuracy_score, average_precision_score, f1_score, r
 from sklearn.svm import LinearSVC
 
 from petition_triage.config import REPO_ROOT
+from petition_triage.model.decision import HIGH_RISK_RECALL
 from petition_triage.model.risk_cues import raise_on_urgent_cues, urgent_cue_mask
 from petition_triage.model.text_input import submission_text
-from petition_triage.training.artifact import HIGH_RISK_RECALL
 from petition_triage.training.corpus import read_records
 from petition_triage.training.metrics import recall_threshold
 

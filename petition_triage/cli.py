@@ -115,12 +115,19 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _recall_target(value: str) -> float:
+    recall = float(value)
+    if not 0.5 <= recall < 1.0:
+        raise argparse.ArgumentTypeError(f"--high-recall must be in [0.5, 1), got {value}")
+    return recall
+
+
 def _calibrate(args: argparse.Namespace) -> int:
     from petition_triage.training.data import DataError
     from petition_triage.training.workflow import calibrate_command
 
     try:
-        summary = calibrate_command(Path(args.model), args.data, _mapping(args))
+        summary = calibrate_command(Path(args.model), args.data, _mapping(args), args.high_recall)
     except (DataError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -312,6 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate = commands.add_parser("calibrate", help="refit temperatures and thresholds on dev with the served graph")
     calibrate.add_argument("--model", required=True)
     calibrate.add_argument("--data", help="data with a dev split (default: the model's training data)")
+    calibrate.add_argument("--high-recall", type=_recall_target, metavar="R",
+                           help="expected recall of `high` on new cases the threshold aims at (default: the "
+                                "model's current target, 0.92 unless changed); kept by later exports")
     _add_mapping_options(calibrate)
     calibrate.set_defaults(handler=_calibrate)
 

@@ -127,6 +127,15 @@ def test_calibrate_refits_on_the_served_graph(trained_model, small_data, tmp_pat
     calibrated_on = json.loads((copy / "artifact.json").read_text())["calibrated_on"]
     assert calibrated_on == {"data": str(small_data), "split": "dev", "examples": 24, "onnx_file": "model.onnx"}
     assert "calibration re-fitted by `petition-triage calibrate`" in (copy / "README.md").read_text()
+    assert refitted["high_risk_recall"] == 0.92
+    # Another recall target is kept by a later export; an impossible one is refused by the parser.
+    assert main(["calibrate", "--model", str(copy), "--high-recall", "0.99"]) == 0
+    stricter = json.loads((copy / "calibration.json").read_text())
+    assert stricter["high_risk_recall"] == 0.99 and stricter["high_risk_threshold"] <= refitted["high_risk_threshold"]
+    assert main(["export", "--model", str(copy), "--no-int8"]) == 0
+    assert json.loads((copy / "calibration.json").read_text())["high_risk_recall"] == 0.99
+    with pytest.raises(SystemExit):
+        main(["calibrate", "--model", str(copy), "--high-recall", "1.5"])
     only_train = tmp_path / "only-train.jsonl"
     write_records(only_train, read_records(small_data / "train.jsonl")[:5])
     assert main(["calibrate", "--model", str(copy), "--data", str(only_train)]) == 2

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from petition_triage.model.decision import Calibration, high_on_cue, softmax
+from petition_triage.model.decision import HIGH_RISK_RECALL, Calibration, high_on_cue, softmax
 from petition_triage.model.inference import ARTIFACT_NAME
 from petition_triage.model.triage_config import MULTI_LABEL_HEAD
 
@@ -33,10 +33,6 @@ from .metrics import IGNORE, abstain_threshold, fit_temperature, reason_threshol
 PYTORCH_DIR = "pytorch"
 # Accuracy a head must reach on the cases it does not send to a human.
 TARGET_ACCURACY = {"type": 0.95, "department": 0.92, "risk": 0.92}
-# Recall of `high` on new cases the high-risk threshold aims at (expected, from dev: see
-# `recall_threshold`); above 0.9 so that test recall stays at the 0.9 target, not higher because
-# every point of recall costs many false alarms on `elevated` cases.
-HIGH_RISK_RECALL = 0.92
 HEADS_GATED = ("type", "department", "risk")
 
 
@@ -51,13 +47,15 @@ def data_hash(paths: list[Path]) -> str:
 
 
 def fit_calibration(dev_logits: dict[str, np.ndarray], dev_targets: dict[str, np.ndarray],
-                    labels: dict[str, list[str]], urgent_cues: np.ndarray | None = None) -> Calibration:
+                    labels: dict[str, list[str]], urgent_cues: np.ndarray | None = None,
+                    high_recall: float = HIGH_RISK_RECALL) -> Calibration:
     """Temperatures, abstain thresholds and the `high` threshold, fitted on dev.
 
     `urgent_cues` (see `risk_cues.urgent_cue_mask`): the cases the cue raise makes `high` count as
-    found when the `high` threshold is chosen, as serving will find them.
+    found when the `high` threshold is chosen, as serving will find them. `high_recall`: the expected
+    recall of `high` on new cases the threshold aims at.
     """
-    calibration = Calibration()
+    calibration = Calibration(high_risk_recall=high_recall)
     raised = high_on_cue(urgent_cues, dev_logits, labels) if urgent_cues is not None else None
     for head, codes in labels.items():
         if head == MULTI_LABEL_HEAD:
@@ -71,7 +69,7 @@ def fit_calibration(dev_logits: dict[str, np.ndarray], dev_targets: dict[str, np
         calibration.abstain_thresholds[head] = abstain_threshold(probs, dev_targets[head], TARGET_ACCURACY.get(head, 0.9))
         if head == "risk" and "high" in codes:
             calibration.high_risk_threshold = recall_threshold(probs, dev_targets[head], codes.index("high"),
-                                                               HIGH_RISK_RECALL, raised)
+                                                               high_recall, raised)
     return calibration
 
 

@@ -18,8 +18,8 @@ from petition_triage.model.risk_cues import urgent_cue_mask
 from petition_triage.model.text_input import encode_batch, submission_text
 
 from .args import TrainingArguments
-from .artifact import (PYTORCH_DIR, HEADS_GATED, command_line, data_hash, fit_calibration, read_json, record_metrics,
-                       save_trained, update_artifact, write_json, write_model_card)
+from .artifact import (HEADS_GATED, HIGH_RISK_RECALL, PYTORCH_DIR, command_line, data_hash, fit_calibration, read_json,
+                       record_metrics, save_trained, update_artifact, write_json, write_model_card)
 from .data import (ColumnMapping, DataError, Example, label_targets, load_examples, merge_corrections, read_corrections,
                    split_off_dev)
 from .evaluation import evaluate_logits, evaluate_model_dir, write_reports
@@ -137,7 +137,9 @@ def export_command(model_dir: Path, dev_data: str | None, mapping: ColumnMapping
         logits = served.logits([e.text for e in dev], [e.title for e in dev])
         targets = label_targets(dev, served.labels)
         cues = urgent_cue_mask([e.text for e in dev], [e.title for e in dev])
-        calibration = fit_calibration(logits, targets, served.labels, cues)
+        # A recall target chosen with `calibrate --high-recall` outlives a re-export.
+        high_recall = read_json(model_dir / "calibration.json").get("high_risk_recall", HIGH_RISK_RECALL)
+        calibration = fit_calibration(logits, targets, served.labels, cues, high_recall)
         write_json(model_dir / "calibration.json", calibration.to_dict())
         reference = evaluate_logits(logits, targets, served.labels, calibration, cues)
     if "train" in training_splits:
@@ -167,9 +169,11 @@ def export_command(model_dir: Path, dev_data: str | None, mapping: ColumnMapping
     return {"chosen": chosen, "decision": decision, **summary}
 
 
-def calibrate_command(model_dir: Path, data: str | None, mapping: ColumnMapping) -> dict:
+def calibrate_command(model_dir: Path, data: str | None, mapping: ColumnMapping,
+                      high_recall: float | None = None) -> dict:
     """Refits `calibration.json` on a dev split with the graph the model directory serves: after a
-    change to the decision rule, or to fit the quantized graph rather than the fp32 one export used."""
+    change to the decision rule, to fit the quantized graph rather than the fp32 one export used, or
+    to aim the `high` threshold at another expected recall (`high_recall`; default: the model's)."""
     artifact = read_json(model_dir / "artifact.json")
     source = data or artifact.get("data")
     if not source or not Path(source).exists():
@@ -179,9 +183,11 @@ def calibrate_command(model_dir: Path, data: str | None, mapping: ColumnMapping)
         raise DataError(f"{source} has no dev split to calibrate on")
     served = OnnxTriageModel(model_dir)
     texts, titles = [e.text for e in dev], [e.title for e in dev]
-    calibration = fit_calibration(served.logits(texts, titles), label_targets(dev, served.labels), served.labels,
-                                  urgent_cue_mask(texts, titles))
     before = read_json(model_dir / "calibration.json")
+    if high_recall is None:
+        high_recall = before.get("high_risk_recall", HIGH_RISK_RECALL)
+    calibration = fit_calibration(served.logits(texts, titles), label_targets(dev, served.labels), served.labels,
+                                  urgent_cue_mask(texts, titles), high_recall)
     write_json(model_dir / "calibration.json", calibration.to_dict())
     update_artifact(model_dir, calibrated_on={"data": str(source), "split": "dev", "examples": len(dev),
                                               "onnx_file": served.onnx_file})
