@@ -65,15 +65,16 @@ class BaselineRun:
         others = scores.copy()
         others[:, high] = -np.inf
         without_high = others.argmax(axis=1)
-        urgent, to_high = self.urgent_cues(rows)
+        urgent, to_high = self.urgent_cues(rows, x)
         decided = raise_on_urgent_cues(np.where(scores[:, high] >= self.high_threshold, high, without_high), urgent,
                                        codes, to_high)
         return RiskDecision(self.risk_model.classes_[decided], scores[:, high], self.risk_model.classes_[without_high])
 
-    def urgent_cues(self, rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-        """Rows naming self-harm or violence, and those of them the raise makes `high`."""
+    def urgent_cues(self, rows: list[dict], x) -> tuple[np.ndarray, np.ndarray]:
+        """Rows naming self-harm or violence, and those of them the raise makes `high` (`x`: the rows'
+        TF-IDF features)."""
         urgent = urgent_cue_mask([r["text"] for r in rows], [r["title"] for r in rows])
-        suggestion = self.type_model.predict(self.vectorizer.transform(texts(rows))) == "suggestion"
+        suggestion = self.type_model.predict(x) == "suggestion"
         return urgent, urgent & ~suggestion
 
 
@@ -91,10 +92,11 @@ def fit_baseline(data: Path = REPO_ROOT / "data_samples") -> BaselineRun:
         if head == "risk":
             run.risk_model = model
             codes = list(model.classes_)
-            dev_scores = model.decision_function(run.vectorizer.transform(texts(dev)))
+            x_dev = run.vectorizer.transform(texts(dev))
             dev_levels = np.array([codes.index(r["labels"]["risk"]) for r in dev])
-            run.high_threshold = recall_threshold(dev_scores, dev_levels, codes.index("high"), HIGH_RISK_RECALL,
-                                                  already=run.urgent_cues(dev)[1], ceiling=None)
+            run.high_threshold = recall_threshold(model.decision_function(x_dev), dev_levels, codes.index("high"),
+                                                  HIGH_RISK_RECALL, already=run.urgent_cues(dev, x_dev)[1],
+                                                  ceiling=None)
             run.test_risk = run.decide_risk(test)
     return run
 

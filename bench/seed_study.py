@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import average_precision_score, f1_score, recall_score
+from sklearn.metrics import f1_score, recall_score
 
 from petition_triage.config import REPO_ROOT
 from petition_triage.model.risk_cues import urgent_cue_mask
@@ -61,16 +61,13 @@ def score_run(run: Path, splits: dict[str, list[Example]], cues: dict[str, np.nd
     artifact = json.loads((run / "artifact.json").read_text(encoding="utf-8"))
     out = {"seed": artifact.get("seed"), "best_epoch": artifact.get("best_epoch"),
            "training_seconds": artifact.get("training_seconds"), "high_threshold": calibration.high_risk_threshold}
-    high = labels["risk"].index("high")
     for name in splits:
         report = evaluate_logits(logits[name], targets[name], labels, calibration, cues[name])
-        risk_logits = logits[name]["risk"]
         out[name] = {**{f"{head}_macro_f1": report[head]["macro_f1"] for head in HEADS if head in report},
                      "high_recall": report["risk"]["per_class"]["high"]["recall"],
                      "high_precision": report["risk"]["per_class"]["high"]["precision"],
                      "risk_macro_f1_argmax": report["risk"].get("macro_f1_argmax"),
-                     "high_average_precision": float(average_precision_score(
-                         targets[name]["risk"] == high, risk_logits[:, high] - np.logaddexp.reduce(risk_logits, axis=1)))}
+                     "high_average_precision": report["risk"]["high_average_precision"]}
     return out
 
 

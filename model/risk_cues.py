@@ -2,7 +2,8 @@
 
 They complement the model: a case that says 不想活了 is `high` (or, in a suggestion citing others'
 cases, at least `elevated`) and goes to a person whatever the model thinks, and the response says
-the flag came from the text, with the phrase that triggered it. The raise is part of the risk decision, so evaluation scores what serving returns.
+the flag came from the text, with the phrase that triggered it. The raise is part of the risk
+decision, so evaluation scores what serving returns.
 """
 
 from __future__ import annotations

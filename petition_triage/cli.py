@@ -100,14 +100,13 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from petition_triage.training.workflow import export_command
-
-    from petition_triage.training.workflow import INT8_VARIANTS
+    from petition_triage.training.workflow import INT8_VARIANTS, check_int8_variants, export_command
 
     variants = tuple(args.int8_variant or INT8_VARIANTS)
-    unknown = [v for v in variants if v not in INT8_VARIANTS]
-    if unknown:
-        print(f"error: unknown int8 variant(s) {unknown}; choose from {list(INT8_VARIANTS)}", file=sys.stderr)
+    try:
+        check_int8_variants(variants)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     summary = export_command(Path(args.model), args.dev_data, _mapping(args), int8=not args.no_int8,
                              variants=variants)

@@ -66,7 +66,7 @@ class TrainingArguments:
             raise ValueError(f"learning_rate must be in (0, 1), got {self.learning_rate}")
         if not 0 <= self.dev_fraction < 1:
             raise ValueError(f"dev_fraction must be in [0, 1), got {self.dev_fraction}")
-        if self.device not in ("auto", "cpu") and not self.device.split(":")[0] == "cuda":
+        if self.device not in ("auto", "cpu") and self.device.split(":")[0] != "cuda":
             raise ValueError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
         if self.bf16 not in ("auto", "on", "off"):
             raise ValueError(f"bf16 must be auto, on or off, got {self.bf16!r}")

@@ -119,8 +119,6 @@ def recall_threshold(probs: np.ndarray, targets: np.ndarray, class_index: int, m
     known = targets != IGNORE
     is_positive = known & (targets == class_index)
     n_positives = int(is_positive.sum())
-    if n_positives == 0:
-        return ceiling if ceiling is not None else float("inf")
     found_anyway = is_positive & already if already is not None else np.zeros_like(is_positive)
     rest = np.sort(probs[is_positive & ~found_anyway, class_index])
     m, found = len(rest), int(found_anyway.sum())

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import onnxruntime as ort
 
+from petition_triage.model.decision import Calibration
 from petition_triage.model.inference import OnnxTriageModel
 from petition_triage.model.keyword_evidence import build_keyword_table, save_keyword_table
 from petition_triage.model.modeling import TriageModel, load_tokenizer
@@ -18,12 +19,12 @@ from petition_triage.model.risk_cues import urgent_cue_mask
 from petition_triage.model.text_input import encode_batch, submission_text
 
 from .args import TrainingArguments
-from .artifact import (HEADS_GATED, HIGH_RISK_RECALL, PYTORCH_DIR, command_line, data_hash, fit_calibration, read_json,
+from .artifact import (HEADS_GATED, PYTORCH_DIR, command_line, data_hash, fit_calibration, read_json,
                        record_metrics, save_trained, update_artifact, write_json, write_model_card)
 from .data import (ColumnMapping, DataError, Example, label_targets, load_examples, merge_corrections, read_corrections,
                    split_off_dev)
 from .evaluation import evaluate_logits, evaluate_model_dir, write_reports
-from .trainer import Trainer
+from .trainer import Trainer, resolve_device
 
 logger = logging.getLogger(__name__)
 INT8_MAX_DROP = 0.005  # macro-F1, per head, against fp32 on dev
@@ -92,10 +93,8 @@ def _gpu_name(device: str) -> str:
     """', GPU name' when training runs on a CUDA GPU, else ''."""
     import torch
 
-    if device == "cpu" or not torch.cuda.is_available():
-        return ""
-    index = int(device.split(":")[1]) if ":" in device else 0
-    return f", {torch.cuda.get_device_name(index)}"
+    resolved = resolve_device(device)
+    return f", {torch.cuda.get_device_name(resolved)}" if resolved.type == "cuda" else ""
 
 
 def _cpu_name() -> str:
@@ -108,14 +107,18 @@ def _cpu_name() -> str:
     return f"{name}, {os.cpu_count()} cores"
 
 
+def check_int8_variants(variants: tuple[str, ...]) -> None:
+    unknown = [v for v in variants if v not in INT8_VARIANTS]
+    if unknown:
+        raise ValueError(f"unknown int8 variant(s) {unknown}; choose from {list(INT8_VARIANTS)}")
+
+
 def export_command(model_dir: Path, dev_data: str | None, mapping: ColumnMapping, int8: bool = True,
                    variants: tuple[str, ...] = tuple(INT8_VARIANTS)) -> dict:
     """fp32 ONNX checked against PyTorch; int8 kept only if every head's dev macro-F1 drops ≤ 0.5 points.
 
     `variants` names the int8 variants to try, in order (default: all of `INT8_VARIANTS`)."""
-    unknown = [v for v in variants if v not in INT8_VARIANTS]
-    if unknown:
-        raise ValueError(f"unknown int8 variant(s) {unknown}; choose from {list(INT8_VARIANTS)}")
+    check_int8_variants(variants)
     model = TriageModel.from_pretrained(model_dir / PYTORCH_DIR)
     tokenizer = load_tokenizer(model_dir / PYTORCH_DIR)
     fp32 = model_dir / "model.onnx"
@@ -138,8 +141,7 @@ def export_command(model_dir: Path, dev_data: str | None, mapping: ColumnMapping
         targets = label_targets(dev, served.labels)
         cues = urgent_cue_mask([e.text for e in dev], [e.title for e in dev])
         # A recall target chosen with `calibrate --high-recall` outlives a re-export.
-        high_recall = read_json(model_dir / "calibration.json").get("high_risk_recall", HIGH_RISK_RECALL)
-        calibration = fit_calibration(logits, targets, served.labels, cues, high_recall)
+        calibration = fit_calibration(logits, targets, served.labels, cues, _high_risk_recall(model_dir))
         write_json(model_dir / "calibration.json", calibration.to_dict())
         reference = evaluate_logits(logits, targets, served.labels, calibration, cues)
     if "train" in training_splits:
@@ -169,6 +171,11 @@ def export_command(model_dir: Path, dev_data: str | None, mapping: ColumnMapping
     return {"chosen": chosen, "decision": decision, **summary}
 
 
+def _high_risk_recall(model_dir: Path) -> float:
+    """The expected `high` recall the model's threshold aims at (the default where none is stored)."""
+    return Calibration.from_dict(read_json(model_dir / "calibration.json")).high_risk_recall
+
+
 def calibrate_command(model_dir: Path, data: str | None, mapping: ColumnMapping,
                       high_recall: float | None = None) -> dict:
     """Refits `calibration.json` on a dev split with the graph the model directory serves: after a
@@ -184,10 +191,9 @@ def calibrate_command(model_dir: Path, data: str | None, mapping: ColumnMapping,
     served = OnnxTriageModel(model_dir)
     texts, titles = [e.text for e in dev], [e.title for e in dev]
     before = read_json(model_dir / "calibration.json")
-    if high_recall is None:
-        high_recall = before.get("high_risk_recall", HIGH_RISK_RECALL)
     calibration = fit_calibration(served.logits(texts, titles), label_targets(dev, served.labels), served.labels,
-                                  urgent_cue_mask(texts, titles), high_recall)
+                                  urgent_cue_mask(texts, titles),
+                                  high_recall if high_recall is not None else _high_risk_recall(model_dir))
     write_json(model_dir / "calibration.json", calibration.to_dict())
     update_artifact(model_dir, calibrated_on={"data": str(source), "split": "dev", "examples": len(dev),
                                               "onnx_file": served.onnx_file})
