@@ -242,6 +242,17 @@ def test_risk_decision_raises_cases_that_name_self_harm_or_violence():
     assert high.tolist() == [2]
 
 
+def test_urgent_cues_cover_plain_ways_of_saying_self_harm_and_violence():
+    # The guide's cues widened to how callers say them (each seen on `high` cases in train), and
+    # look-alikes that are not threats.
+    urgent = ["逼急了就从楼上跳下去", "我真的扛不住了 想死", "有时候真想一了百了", "疼得受不了，让我死了算了",
+              "扬言不复婚就一起死", "不给说法就跟他拼了", "再不办谁拦我捅谁", "被对方持刀捅伤腹部"]
+    not_urgent = ["我们拼了命干了一年活，工资一分没拿到", "记者把这件事捅到了网上", "孩子想死你们了，过年回家吧",
+                  "群里都气炸了，食堂的菜太贵"]
+    assert urgent_cue_mask(urgent, [None] * len(urgent)).all()
+    assert not urgent_cue_mask(not_urgent, [None] * len(not_urgent)).any()
+
+
 def test_high_threshold_counts_the_cases_a_cue_raise_finds():
     probs = np.array([[0.1, 0.45, 0.45], [0.3, 0.3, 0.4], [0.4, 0.3, 0.3], [0.8, 0.1, 0.1], [0.9, 0.05, 0.05]])
     targets = np.array([2, 2, 2, 2, 0])
