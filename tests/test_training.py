@@ -79,6 +79,8 @@ def test_export_evaluate_and_promote(trained_model, small_data, tmp_path):
     assert max(summary["fp32"]["max_abs_diff_vs_pytorch"].values()) < 1e-3
     assert (trained_model / summary["chosen"]).exists()
     assert "int8-per-channel" in summary  # the gate was applied, whichever way it went
+    # Calibrated on the graph that serves, whichever was kept.
+    assert json.loads((trained_model / "artifact.json").read_text())["calibrated_on"]["onnx_file"] == summary["chosen"]
 
     assert main(["evaluate", "--model", str(trained_model), "--data", str(small_data)]) == 0
     report_dir = trained_model / "evaluation" / "test"
@@ -126,7 +128,7 @@ def test_calibrate_refits_on_the_served_graph(trained_model, small_data, tmp_pat
     assert refitted["temperatures"] != Calibration().temperatures
     calibrated_on = json.loads((copy / "artifact.json").read_text())["calibrated_on"]
     assert calibrated_on == {"data": str(small_data), "split": "dev", "examples": 24, "onnx_file": "model.onnx"}
-    assert "calibration re-fitted by `petition-triage calibrate`" in (copy / "README.md").read_text()
+    assert "calibration (temperatures and thresholds) fitted on" in (copy / "README.md").read_text()
     assert refitted["high_risk_recall"] == 0.92
     # Another recall target is kept by a later export; an impossible one is refused by the parser.
     assert main(["calibrate", "--model", str(copy), "--high-recall", "0.99"]) == 0

@@ -128,8 +128,8 @@ def write_model_card(out_dir: Path) -> None:
         f"- seed: {artifact.get('seed')}; best epoch {artifact.get('best_epoch')}; "
         f"training time {artifact.get('training_seconds')} s on {artifact.get('machine', 'this machine')}",
         f"- served file: `{artifact.get('onnx_file')}`; quantization: {artifact.get('quantization', {}).get('decision', 'n/a')}",
-        *([f"- calibration re-fitted by `petition-triage calibrate` on `{c['data']}` {c['split']} ({c['examples']} "
-           f"records) with `{c['onnx_file']}`"] if (c := artifact.get("calibrated_on")) else []),
+        *([f"- calibration (temperatures and thresholds) fitted on `{c['data']}` {c['split']} ({c['examples']} "
+           f"records) with the served file `{c['onnx_file']}`"] if (c := artifact.get("calibrated_on")) else []),
         "", "## Labels", "",
     ]
     lines += [f"- {head}: {', '.join(codes)}" for head, codes in labels.items()]
