@@ -250,6 +250,7 @@ def test_urgent_cues_cover_plain_ways_of_saying_self_harm_and_violence():
     urgent = ["逼急了就从楼上跳下去", "我真的扛不住了 想死", "有时候真想一了百了", "疼得受不了，让我死了算了",
               "扬言不复婚就一起死", "不给说法就跟他拼了", "再不办谁拦我捅谁", "被对方持刀捅伤腹部"]
     not_urgent = ["我们拼了命干了一年活，工资一分没拿到", "记者把这件事捅到了网上", "孩子想死你们了，过年回家吧",
+                  "这下可捅了马蜂窝", "小伙子二话不说跳下去救人",
                   "群里都气炸了，食堂的菜太贵"]
     assert urgent_cue_mask(urgent, [None] * len(urgent)).all()
     assert not urgent_cue_mask(not_urgent, [None] * len(not_urgent)).any()
