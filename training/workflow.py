@@ -134,16 +134,17 @@ def export_command(model_dir: Path, dev_data: str | None, mapping: ColumnMapping
     update_artifact(model_dir, onnx_file=fp32.name)
     reference = None
     if dev:
-        # Calibrate the graph that will serve, on the same dev data training used; the same dev
-        # logits then give the fp32 scores the int8 variants are gated against.
+        # Calibrate on the same dev data training used; with the fp32 graph's dev logits first, which
+        # also give the fp32 scores the int8 variants are gated against.
+        texts, titles = [e.text for e in dev], [e.title for e in dev]
         served = OnnxTriageModel(model_dir, onnx_file=fp32.name)
-        logits = served.logits([e.text for e in dev], [e.title for e in dev])
+        served_logits = served.logits(texts, titles)
         targets = label_targets(dev, served.labels)
-        cues = urgent_cue_mask([e.text for e in dev], [e.title for e in dev])
+        cues = urgent_cue_mask(texts, titles)
         # A recall target chosen with `calibrate --high-recall` outlives a re-export.
-        calibration = fit_calibration(logits, targets, served.labels, cues, _high_risk_recall(model_dir))
-        write_json(model_dir / "calibration.json", calibration.to_dict())
-        reference = evaluate_logits(logits, targets, served.labels, calibration, cues)
+        high_recall = _high_risk_recall(model_dir)
+        calibration = fit_calibration(served_logits, targets, served.labels, cues, high_recall)
+        reference = evaluate_logits(served_logits, targets, served.labels, calibration, cues)
     if "train" in training_splits:
         save_keyword_table(build_keyword_table(training_splits["train"], model.config.labels), model_dir)
     summary: dict = {"fp32": {"file": fp32.name, "bytes": fp32.stat().st_size, "max_abs_diff_vs_pytorch": diff}}
@@ -155,23 +156,23 @@ def export_command(model_dir: Path, dev_data: str | None, mapping: ColumnMapping
         for name, quantize in candidates.items():
             path = model_dir / f"model.{name}.onnx"
             quantize(fp32, path)
-            report = evaluate_model_dir(model_dir, dev, onnx_file=path.name)
+            variant_logits = OnnxTriageModel(model_dir, onnx_file=path.name).logits(texts, titles)
+            report = evaluate_logits(variant_logits, targets, served.labels, calibration, cues)
             drops = {h: reference[h]["macro_f1"] - report[h]["macro_f1"] for h in HEADS_GATED if h in report}
             summary[name] = {"file": path.name, "bytes": path.stat().st_size, "dev_macro_f1_drop": drops}
             if max(drops.values()) <= INT8_MAX_DROP:
                 chosen, decision = path.name, f"{name}: dev macro-F1 drop ≤ {INT8_MAX_DROP * 100:.1f} points on every head"
+                # The int8 graph's probabilities differ a little from fp32's, and the `high` threshold
+                # sits where few dev cases lie: the graph that serves is calibrated on its own logits.
+                calibration = fit_calibration(variant_logits, targets, served.labels, cues, high_recall)
                 break
             path.unlink()
         for stale in model_dir.glob("model.int8*.onnx"):  # left by an earlier export
             if stale.name != chosen:
                 stale.unlink()
     update_artifact(model_dir, onnx_file=chosen, quantization={"decision": decision, **summary})
-    if dev and chosen != fp32.name:
-        # The int8 graph's probabilities differ a little from fp32's; the `high` threshold sits
-        # where few dev cases lie, so it is refitted on the graph that serves.
-        refit_calibration(model_dir, dev, dev_data or train_data)
-    elif dev:
-        update_artifact(model_dir, calibrated_on=_calibrated_on(dev_data or train_data, dev, fp32.name))
+    if dev:
+        save_calibration(model_dir, calibration, dev_data or train_data, len(dev), chosen)
     write_json(model_dir / "export_report.json", {"chosen": chosen, "decision": decision, **summary})
     write_model_card(model_dir)
     return {"chosen": chosen, "decision": decision, **summary}
@@ -207,13 +208,15 @@ def refit_calibration(model_dir: Path, dev: list[Example], source: str, high_rec
     calibration = fit_calibration(served.logits(texts, titles), label_targets(dev, served.labels), served.labels,
                                   urgent_cue_mask(texts, titles),
                                   high_recall if high_recall is not None else _high_risk_recall(model_dir))
-    write_json(model_dir / "calibration.json", calibration.to_dict())
-    update_artifact(model_dir, calibrated_on=_calibrated_on(source, dev, served.onnx_file))
+    save_calibration(model_dir, calibration, source, len(dev), served.onnx_file)
     return calibration
 
 
-def _calibrated_on(source: str, dev: list[Example], onnx_file: str) -> dict:
-    return {"data": str(source), "split": "dev", "examples": len(dev), "onnx_file": onnx_file}
+def save_calibration(model_dir: Path, calibration: Calibration, source: str, dev_examples: int, onnx_file: str) -> None:
+    """Writes `calibration.json` and records in the artifact the dev data and graph it was fitted on."""
+    write_json(model_dir / "calibration.json", calibration.to_dict())
+    update_artifact(model_dir, calibrated_on={"data": str(source), "split": "dev", "examples": dev_examples,
+                                              "onnx_file": onnx_file})
 
 
 def evaluate_command(model_dir: Path, data: str, mapping: ColumnMapping, split: str, out: Path | None,
