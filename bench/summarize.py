@@ -74,6 +74,26 @@ def model_vs_baseline(comparison: dict) -> list[str]:
     return lines
 
 
+def default_model(report: dict) -> list[str]:
+    """bench/default_model.py: the shipped model's abstain rates, training time and size."""
+    if not report:
+        return []
+    heads, training, size = report["test"]["heads"], report["training"], report["size"]
+    lines = [f"## The shipped default model ({report['version']}, `{report['served_file']}`)", "",
+             "| head | test macro-F1 | abstain threshold | abstain rate | accuracy when not abstaining |",
+             "|---|---|---|---|---|"]
+    for head in ("type", "department", "risk"):
+        h = heads[head]
+        lines.append(f"| {head} | {h['macro_f1']:.3f} | {h['abstain_threshold']:.3f} | {h['abstain_rate']:.1%} | "
+                     f"{h['accuracy_when_not_abstaining']:.3f} |")
+    lines += ["", f"Sent to review (any head below its threshold): {report['test']['needs_review_rate']:.1%} of "
+              f"{report['test']['examples']} test cases. Training: {training['minutes']} minutes on {training['machine']} "
+              f"({training['epochs']} epochs, best epoch {training['best_epoch']}, seed {training['seed']}, "
+              f"{training['train_examples']} training records), by `{training['command']}`. Size: {size['served_mb']} MB "
+              f"served (the ONNX file {size['onnx_mb']} MB, the rest tokenizer, keywords and duplicate scorer).", ""]
+    return lines
+
+
 def seed_study(study: dict) -> list[str]:
     """Mean, spread and range over the training runs of bench/seed_study.py, on test."""
     if not study:
@@ -127,6 +147,7 @@ def main() -> str:
                   f"{risk.get('high_average_precision', nan):.3f}, TF-IDF {base_risk.get('high_average_precision', nan):.3f}."
                   f" Reason codes (multi-label) "
                   f"macro-F1: {test.get('reasons', {}).get('macro_f1', nan):.3f}.", ""]
+    lines += default_model(load("default_model.json"))
     lines += model_vs_baseline(load("model_vs_baseline.json"))
     lines += seed_study(load("seed_study.json"))
     inference = load("inference.json")

@@ -1,5 +1,6 @@
 """The default model that `make run` serves: present, loadable, and sane on plain cases."""
 
+import importlib.util
 import json
 
 from petition_triage.config import REPO_ROOT
@@ -15,6 +16,16 @@ def test_shipped_model_is_complete_and_small():
     metrics = json.loads((DEFAULT / "metrics.json").read_text())
     assert metrics["test"]["department"]["macro_f1"] > 0.8
     assert (DEFAULT / "README.md").read_text().count("macro-F1") >= 1
+
+
+def test_bench_report_of_the_shipped_model_is_current():
+    """bench/results/default_model.json (test figures, abstain rates, training time) must describe the
+    model that ships: `make bench` rewrites it, a promotion without it would leave it stale."""
+    spec = importlib.util.spec_from_file_location("default_model", REPO_ROOT / "bench" / "default_model.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    committed = json.loads((REPO_ROOT / "bench" / "results" / "default_model.json").read_text(encoding="utf-8"))
+    assert committed == bench.report(DEFAULT)
 
 
 def test_shipped_model_classifies_plain_cases():

@@ -1,0 +1,56 @@
+"""The shipped default model's report: test macro-F1 per head, the abstain rate at its thresholds, its
+training time and machine, and its size on disk. Read from models/default (its artifact.json and the
+test metrics `make model` measured), written to bench/results/default_model.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from petition_triage.config import REPO_ROOT
+
+MODEL_DIR = REPO_ROOT / "models" / "default"
+HEADS = ("type", "department", "risk")
+# Kept beside the model but not needed to serve it: the PyTorch weights (not shipped) and the test report.
+NOT_SERVED = {"pytorch", "evaluation"}
+
+
+def served_bytes(model_dir: Path) -> int:
+    return sum(f.stat().st_size for f in model_dir.rglob("*")
+               if f.is_file() and f.relative_to(model_dir).parts[0] not in NOT_SERVED)
+
+
+def report(model_dir: Path = MODEL_DIR) -> dict:
+    artifact = json.loads((model_dir / "artifact.json").read_text(encoding="utf-8"))
+    test = json.loads((model_dir / "metrics.json").read_text(encoding="utf-8"))["test"]
+    heads = {}
+    for head in HEADS:
+        s = test[head]
+        heads[head] = {key: s.get(key) for key in ("accuracy", "macro_f1", "abstain_threshold", "abstain_rate",
+                                                   "accuracy_when_not_abstaining")}
+    heads["risk"]["high_recall"] = test["risk"]["per_class"]["high"]["recall"]
+    heads["reasons"] = {"macro_f1": test["reasons"]["macro_f1"]}
+    args = artifact["training_args"]
+    result = {
+        "version": artifact["version"], "served_file": artifact["onnx_file"], "base_model": artifact["base_model"],
+        "test": {"examples": test["examples"], "heads": heads, "needs_review_rate": test["needs_review_rate"],
+                 "measured_on": test.get("measured_on")},
+        "training": {"seconds": artifact["training_seconds"], "minutes": round(artifact["training_seconds"] / 60, 1),
+                     "machine": artifact["machine"], "epochs": args["epochs"], "best_epoch": artifact["best_epoch"],
+                     "seed": artifact["seed"], "bf16": args["bf16"], "train_examples": artifact["train_examples"],
+                     "command": artifact["command"]},
+        "size": {"served_mb": round(served_bytes(model_dir) / 1e6, 1),
+                 "onnx_mb": round((model_dir / artifact["onnx_file"]).stat().st_size / 1e6, 1)},
+    }
+    return result
+
+
+def main() -> dict:
+    result = report()
+    (REPO_ROOT / "bench" / "results" / "default_model.json").write_text(
+        json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(), indent=2, ensure_ascii=False))
