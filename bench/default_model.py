@@ -8,16 +8,15 @@ import json
 from pathlib import Path
 
 from petition_triage.config import REPO_ROOT
+from petition_triage.training.artifact import SHIPPED_FILES
 
 MODEL_DIR = REPO_ROOT / "models" / "default"
 HEADS = ("type", "department", "risk")
-# Kept beside the model but not needed to serve it: the PyTorch weights (not shipped) and the test report.
-NOT_SERVED = {"pytorch", "evaluation"}
 
 
-def served_bytes(model_dir: Path) -> int:
-    return sum(f.stat().st_size for f in model_dir.rglob("*")
-               if f.is_file() and f.relative_to(model_dir).parts[0] not in NOT_SERVED)
+def served_bytes(model_dir: Path, onnx_file: str) -> int:
+    """The files `promote` ships: what serving the model needs."""
+    return sum((model_dir / name).stat().st_size for name in (*SHIPPED_FILES, onnx_file) if (model_dir / name).exists())
 
 
 def report(model_dir: Path = MODEL_DIR) -> dict:
@@ -39,7 +38,7 @@ def report(model_dir: Path = MODEL_DIR) -> dict:
                      "machine": artifact["machine"], "epochs": args["epochs"], "best_epoch": artifact["best_epoch"],
                      "seed": artifact["seed"], "bf16": args["bf16"], "train_examples": artifact["train_examples"],
                      "command": artifact["command"]},
-        "size": {"served_mb": round(served_bytes(model_dir) / 1e6, 1),
+        "size": {"served_mb": round(served_bytes(model_dir, artifact["onnx_file"]) / 1e6, 1),
                  "onnx_mb": round((model_dir / artifact["onnx_file"]).stat().st_size / 1e6, 1)},
     }
     return result
