@@ -67,6 +67,49 @@ def _data_split(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_plan(args: argparse.Namespace) -> int:
+    from petition_triage.training.corpus_plan import (REAL_DEPARTMENT_MIX, PlanConfig, draw_plan, flattened_mix,
+                                                      write_plan)
+
+    config = PlanConfig(records=args.records, writers=args.writers.split(","), id_prefix=args.id_prefix,
+                        seed=args.seed)
+    if args.flatten:
+        config.department_mix = flattened_mix(REAL_DEPARTMENT_MIX, args.flatten)
+    slots = draw_plan(config)
+    write_plan(Path(args.out), slots)
+    print(f"{len(slots)} slots drawn into {args.out}")
+    return 0
+
+
+def _data_merge(args: argparse.Namespace) -> int:
+    from petition_triage.training.corpus import read_records, write_records
+    from petition_triage.training.corpus_plan import merge_plan
+
+    slots = read_records(Path(args.plan))
+    records, errors = [], []
+    for path in map(Path, args.texts):
+        merged, problems = merge_plan(slots, read_records(path), writer=path.stem)
+        records += merged
+        errors += [f"{path}: {p}" for p in problems]
+    for error in errors:
+        print("ERROR:", error, file=sys.stderr)
+    if errors:
+        return 1
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if args.shift_split:
+        from petition_triage.training.corpus import SHIFT_SHARES, split_records
+
+        for split, rows in split_records(records, seed=args.seed, shares=SHIFT_SHARES).items():
+            out.mkdir(parents=True, exist_ok=True)
+            write_records(out / f"{split}.jsonl", rows)
+            print(f"shift-{split}: {len(rows)} records")
+    else:
+        write_records(out, records)
+        print(f"{len(records)} records written to {out}")
+    return 0
+
+
 def _mapping(args: argparse.Namespace):
     from petition_triage.training.data import ColumnMapping
 
@@ -90,12 +133,27 @@ def _train(args: argparse.Namespace) -> int:
             batch_size=args.batch_size, learning_rate=args.learning_rate, head_learning_rate=args.head_learning_rate,
             max_length=args.max_length, seed=args.seed,
             bf16=args.bf16, device=args.device, patience=args.patience, threads=args.threads,
-            cue_heads=tuple(h for h in args.cue_heads.split(",") if h))
+            cue_heads=tuple(h for h in args.cue_heads.split(",") if h), mask_agencies=args.mask_agencies,
+            drop_frames=args.drop_frames, noise=args.noise, department_head_init=args.department_head_init,
+            linear_probe_epochs=args.linear_probe_epochs)
         summary = train_command(training_args, args.data, _mapping(args), args.corrections, tuple(args.extra_train))
     except (DataError, FileNotFoundError, ValueError) as exc:  # bad data or options: a message, not a traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(summary, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _wise_ft(args: argparse.Namespace) -> int:
+    from petition_triage.training.wise_ft import wise_ft
+
+    try:
+        summary = wise_ft(Path(args.model), args.alpha, Path(args.out))
+    except (FileNotFoundError, FileExistsError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    print(f"next: petition-triage export --model {args.out}", file=sys.stderr)
     return 0
 
 
@@ -276,6 +334,22 @@ def build_parser() -> argparse.ArgumentParser:
     split.add_argument("--out", required=True)
     split.add_argument("--seed", type=int, default=13)
     split.set_defaults(handler=_data_split)
+    plan = data.add_parser("plan", help="draw the labels and writing conditions of records before writing them")
+    plan.add_argument("--out", required=True, help="plan JSONL to write")
+    plan.add_argument("--records", type=int, required=True)
+    plan.add_argument("--writers", required=True, help="comma-separated writer ids; slots are dealt in turn")
+    plan.add_argument("--id-prefix", required=True)
+    plan.add_argument("--seed", type=int, default=0)
+    plan.add_argument("--flatten", type=float, default=0.0,
+                      help="move the real department mix this share of the way to uniform (0 keeps the real mix)")
+    plan.set_defaults(handler=_data_plan)
+    merge = data.add_parser("merge", help="join a plan and the texts written for it into corpus records")
+    merge.add_argument("--plan", required=True)
+    merge.add_argument("texts", nargs="+", help="JSONL files of written texts, one per writer, named WRITER.jsonl")
+    merge.add_argument("--out", required=True, help="JSONL file, or a folder with --shift-split")
+    merge.add_argument("--shift-split", action="store_true", help="split 50/50 into shift-dev and shift-test")
+    merge.add_argument("--seed", type=int, default=13)
+    merge.set_defaults(handler=_data_merge)
 
     train = commands.add_parser("train", help="fine-tune the multi-task model on labeled cases")
     train.add_argument("--data", required=True, help="a CSV/JSONL/Parquet file, or a folder with train/dev/test files")
@@ -302,8 +376,26 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=int, default=TrainingArguments.threads)
     train.add_argument("--cue-heads", default=",".join(TrainingArguments.cue_heads),
                        help="comma-separated heads that also read max-pooled tokens ('' for none)")
+    robust = train.add_argument_group("robust training (each off by default; see README, Results on real-style text)")
+    robust.add_argument("--mask-agencies", type=float, default=TrainingArguments.mask_agencies, metavar="P",
+                        help="probability per text and epoch of masking agency names (相关部门)")
+    robust.add_argument("--drop-frames", type=float, default=TrainingArguments.drop_frames, metavar="P",
+                        help="probability of dropping channel frames (来电人反映：, 尊敬的…您好, 此致敬礼)")
+    robust.add_argument("--noise", type=float, default=TrainingArguments.noise, metavar="P",
+                        help="probability of real writers' slips (homophones, ASCII punctuation, ！！)")
+    robust.add_argument("--department-head-init", choices=["random", "remits"],
+                        default=TrainingArguments.department_head_init,
+                        help="remits: start the department head as the zero-shot classifier of the remits")
+    robust.add_argument("--linear-probe-epochs", type=int, default=TrainingArguments.linear_probe_epochs,
+                        help="epochs with the encoder frozen before fine-tuning it (LP-FT)")
     _add_mapping_options(train)
     train.set_defaults(handler=_train)
+
+    wise = commands.add_parser("wise-ft", help="interpolate a trained model's weights towards the pretrained encoder")
+    wise.add_argument("--model", required=True, help="trained model directory")
+    wise.add_argument("--alpha", type=float, required=True, help="1 = the fine-tuned model, 0 = the pretrained encoder")
+    wise.add_argument("--out", required=True, help="new model directory (export it next)")
+    wise.set_defaults(handler=_wise_ft)
 
     export = commands.add_parser("export", help="ONNX export with an int8 variant gated on dev macro-F1")
     export.add_argument("--model", required=True)

@@ -78,3 +78,90 @@ def test_risk_supplement_is_valid_and_far_from_dev_and_test():
     # Dev and test must stay unseen if a trainer adds the supplement to train.
     splits = {"supplement": supplement, "dev": read_records(DATA / "dev.jsonl"), "test": read_records(DATA / "test.jsonl")}
     assert cross_split_near_duplicates(splits) == []
+
+
+# --- writing plans, the shift set's profile and the shortcut audit --------------------------------
+
+from collections import Counter  # noqa: E402
+
+from petition_triage.training.corpus_plan import (REAL_DEPARTMENT_MIX, PlanConfig, draw_plan,  # noqa: E402
+                                                  merge_plan)
+from petition_triage.training.shortcut_audit import (audit, audit_problems, keyword_accuracy,  # noqa: E402
+                                                    largest_writer_shares)
+from petition_triage.training.text_profile import profile, profile_problems  # noqa: E402
+
+
+def test_plan_draws_labels_in_the_real_mix_and_deals_every_department_to_every_writer():
+    slots = draw_plan(PlanConfig(records=400, writers=["a", "b", "c", "d"], id_prefix="t", seed=1))
+    departments = Counter(s["labels"]["department"] for s in slots)
+    total = sum(REAL_DEPARTMENT_MIX.values())
+    assert abs(departments["housing"] - 400 * 18 / total) <= 1  # apportioned, not sampled
+    assert set(departments) == set(REAL_DEPARTMENT_MIX)
+    types = Counter(s["labels"]["type"] for s in slots)
+    assert types["demand"] == 304
+    for s in slots:
+        assert (s["labels"]["risk"] == "normal") == (s["labels"]["risk_reasons"] == [])
+        assert s["submitter"]["phone"] is None or s["submitter"]["phone"][3:7] == "0000"
+    # Writers take slots in turn: each writes a quarter of every large department.
+    by_writer = Counter((s["writer"], s["labels"]["department"]) for s in slots)
+    assert all(abs(by_writer[(w, "housing")] - departments["housing"] / 4) <= 6 for w in "abcd")
+    named = Counter(s["agency_mention"]["kind"] for s in slots)
+    assert 0.30 < (named["responsible"] + named["not_responsible"]) / 400 < 0.46
+
+
+def test_merge_joins_plan_and_texts_and_refuses_unknown_slots():
+    slots = draw_plan(PlanConfig(records=3, writers=["s9"], id_prefix="m", seed=2))
+    texts = [{"id": "m-0001", "title": "小区电梯又坏了", "text": "锦华苑3号楼的电梯这个月坏了4次，物业一直拖着不修。"},
+             {"id": "m-0404", "title": None, "text": "这一条没有计划里的位置，应当被拒绝。"}]
+    records, errors = merge_plan(slots, texts, writer="s9b")
+    assert [r["id"] for r in records] == ["m-0001"] and errors == ["text 'm-0404' has no slot in the plan"]
+    record = records[0]
+    assert record["writer"] == "s9b" and record["labels"] == slots[0]["labels"]
+    assert "length_target" not in record and "persona" not in record
+    assert check_record(record, load_taxonomy())[1] == []
+
+
+def _record(i: int, text: str, department: str = "housing", writer: str = "w1", channel: str = "web") -> dict:
+    return {"id": f"{writer}-{i:04d}", "writer": writer, "channel": channel, "title": None, "text": text,
+            "submitted_at": "2025-05-01T10:00:00+08:00", "region": {"province": None, "city": None, "county": None},
+            "submitter": {"name": None, "phone": None, "id_number": None},
+            "labels": {"type": "demand", "department": department, "risk": "normal", "risk_reasons": []},
+            "duplicate_group": None, "related": [], "hard_case": None}
+
+
+def test_profile_flags_a_set_that_does_not_look_like_real_text():
+    templated = [_record(i, "来电人反映：某小区的物业不管事，要求处理。") for i in range(50)]
+    problems = profile_problems(profile(templated))
+    assert any("median length" in p for p in problems)
+    assert any("digit" in p for p in problems) and any("某" in p for p in problems)
+    assert any("opening" in p for p in problems)
+    varied = [_record(i, f"{i}号：" + "锦华苑3号楼的电梯坏了，" * (10 + i % 60)) for i in range(200)]
+    assert not [p for p in profile_problems(profile(varied)) if "digit" in p or "某" in p or "opening" in p]
+
+
+def test_audit_finds_keyword_and_writer_shortcuts():
+    # Each department named by its agency, each written by its own writer: the first corpus's shortcuts.
+    records = [_record(i, f"第{i}次给{agency}写信，请{agency}处理一下我家的事情。", department, writer)
+               for department, agency, writer in (("housing", "住建局", "h1"), ("hrss", "人社局", "h2"),
+                                                  ("education", "教育局", "h3"))
+               for i in range(40)]
+    assert keyword_accuracy(records, 3) > 0.9
+    assert largest_writer_shares(records)["housing"] == ("h1", 1.0)
+    problems = audit_problems(audit(records))
+    assert any("keywords" in p for p in problems) and any("writer h1 wrote 100% of housing" in p for p in problems)
+
+
+def test_validate_checks_the_shift_set_profile_writers_and_leakage(tmp_path):
+    splits = _small_corpus(tmp_path)
+    for name, rows in splits.items():
+        write_records(tmp_path / f"{name}.jsonl", rows)
+    (tmp_path / "shift").mkdir()
+    leaked = dict(splits["train"][0], id="s1-0001", writer="s1")
+    short = [dict(_record(i, "来电人反映：某小区的物业不管事，要求处理。", writer="h1"), id=f"x-{i}") for i in range(20)]
+    write_records(tmp_path / "shift" / "dev.jsonl", [leaked, *short[:10]])
+    write_records(tmp_path / "shift" / "test.jsonl", short[10:])
+    report = validate_corpus(tmp_path, minimums=False)
+    assert any("near-duplicate text across splits" in e and "s1-0001" in e for e in report.errors)
+    assert any(e.startswith("shift-dev: median length") for e in report.errors)
+    assert any("writer h1 also wrote training records" in e for e in report.errors)
+    assert report.stats["splits"]["shift-test"] == 10

@@ -303,7 +303,8 @@ def test_train_command_defaults_are_the_training_arguments_defaults():
     parsed = build_parser().parse_args(["train", "--data", "d", "--out", "o"])
     defaults = TrainingArguments(output_dir="o")
     for name in ("epochs", "batch_size", "learning_rate", "head_learning_rate", "max_length", "patience", "seed",
-                 "bf16", "device", "threads"):
+                 "bf16", "device", "threads", "mask_agencies", "drop_frames", "noise", "department_head_init",
+                 "linear_probe_epochs"):
         assert getattr(parsed, name) == getattr(defaults, name), name
     assert tuple(parsed.cue_heads.split(",")) == defaults.cue_heads
 

@@ -34,6 +34,14 @@ class TrainingArguments:
         threads: PyTorch CPU threads; 0 leaves the default.
         cue_heads: heads that also read max-pooled tokens (local cues such as threats); see
             `TriageConfig.cue_heads`. Heads the data lacks are skipped.
+        mask_agencies: probability, per training text and epoch, that agency names are masked
+            (相关部门), so the department is learned from the matter, not the office named.
+        drop_frames: probability that channel frames (来电人反映：, 尊敬的…您好, 此致敬礼) are dropped.
+        noise: probability that a text gets real writers' slips (homophones, ASCII punctuation, ！！).
+        department_head_init: "random", or "remits": the department head starts as the zero-shot
+            classifier of the remits (each remit embedded as an e5 passage).
+        linear_probe_epochs: epochs at the start with the encoder frozen, only the heads learning
+            (with remit initialisation this is LP-FT).
     """
 
     output_dir: str
@@ -54,6 +62,11 @@ class TrainingArguments:
     text_prefix: str | None = None
     threads: int = 0
     cue_heads: tuple[str, ...] = ("risk", "reasons")
+    mask_agencies: float = 0.0
+    drop_frames: float = 0.0
+    noise: float = 0.0
+    department_head_init: Literal["random", "remits"] = "random"
+    linear_probe_epochs: int = 0
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -68,6 +81,13 @@ class TrainingArguments:
             raise ValueError(f"dev_fraction must be in [0, 1), got {self.dev_fraction}")
         if self.device not in ("auto", "cpu") and self.device.split(":")[0] != "cuda":
             raise ValueError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
+        for name in ("mask_agencies", "drop_frames", "noise"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} is a probability in [0, 1], got {getattr(self, name)}")
+        if self.department_head_init not in ("random", "remits"):
+            raise ValueError(f"department_head_init must be random or remits, got {self.department_head_init!r}")
+        if not 0 <= self.linear_probe_epochs < self.epochs:
+            raise ValueError(f"linear_probe_epochs must be in [0, epochs), got {self.linear_probe_epochs}")
         if self.bf16 not in ("auto", "on", "off"):
             raise ValueError(f"bf16 must be auto, on or off, got {self.bf16!r}")
 

@@ -19,6 +19,8 @@ IGNORE = -100  # the label index losses and metrics skip
 
 _FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 SPLITS = ("train", "dev", "test")
+# A data folder's shift set (shift/dev.jsonl, shift/test.jsonl): text written to the real-text profile.
+SHIFT_SPLITS = {"shift-dev": "dev", "shift-test": "test"}
 
 
 class DataError(ValueError):
@@ -103,13 +105,18 @@ def rows_to_examples(rows: list[dict], mapping: ColumnMapping, source: str = "")
 
 
 def load_examples(path: str | Path, mapping: ColumnMapping | None = None) -> dict[str, list[Example]]:
-    """A file gives {"train": ...}; a folder with train/dev/test files gives each split found."""
+    """A file gives {"train": ...}; a folder with train/dev/test files gives each split found, and
+    "shift-dev"/"shift-test" from its shift/ folder where there is one."""
     mapping = mapping or ColumnMapping()
     path = Path(path)
     if path.is_dir():
         splits = {}
         for split in SPLITS:
             files = [p for p in sorted(path.iterdir()) if p.stem == split and p.suffix.lower() in _FORMATS]
+            if files:
+                splits[split] = rows_to_examples(_read_table(files[0]), mapping, str(files[0]))
+        for split, stem in SHIFT_SPLITS.items():
+            files = [p for p in sorted((path / "shift").glob(f"{stem}.*")) if p.suffix.lower() in _FORMATS]
             if files:
                 splits[split] = rows_to_examples(_read_table(files[0]), mapping, str(files[0]))
         if "train" not in splits:

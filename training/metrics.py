@@ -37,9 +37,12 @@ def head_scores(logits: np.ndarray, targets: np.ndarray, codes: list[str], head:
     labels = list(range(len(codes)))
     prec, rec, f1, support = precision_recall_fscore_support(y, p, labels=labels, zero_division=0)
     present = support > 0
+    # Top-3 from the logits: what a dispatcher choosing among the model's three suggestions gets.
+    top3 = np.argsort(-logits[known], axis=-1)[:, :3]
     return {
         "n": int(known.sum()),
         "accuracy": float(accuracy_score(y, p)),
+        "top3_accuracy": float((top3 == y[:, None]).any(axis=1).mean()),
         # Macro over the classes present in this split, so a split lacking a class is not punished.
         "macro_f1": float(f1[present].mean()),
         "per_class": {c: {"precision": float(a), "recall": float(b), "f1": float(d), "support": int(s)}

@@ -23,6 +23,7 @@ from petition_triage.model.taxonomy import load_taxonomy
 from petition_triage.model.text_input import E5_PREFIX, encode_batch, pad_batch, submission_text
 
 from .args import TrainingArguments
+from .augment import AugmentConfig, augment
 from .data import Example, label_sets, label_targets
 from .metrics import IGNORE, head_scores
 
@@ -192,6 +193,13 @@ class Trainer:
                               cue_heads=[h for h in args.cue_heads if h in labels])
         tokenizer = load_tokenizer(base)
         model = TriageModel.from_base(base, config).to(device)
+        if args.department_head_init == "remits" and "department" in labels:
+            from .remit_head import init_department_head
+
+            sample = random.Random(args.seed).sample(self.train_examples, min(64, len(self.train_examples)))
+            init_department_head(model, tokenizer, load_taxonomy(args.taxonomy),
+                                 [submission_text(e.text, e.title, prefix) for e in sample])
+        augmentation = AugmentConfig(args.mask_agencies, args.drop_frames, args.noise)
         train_set = encode_examples(self.train_examples, tokenizer, config)
         dev_set = encode_examples(self.dev_examples, tokenizer, config)
         pad_id = tokenizer.pad_token_id
@@ -224,6 +232,12 @@ class Trainer:
             task = progress.add_task("training", total=total_steps, loss=0.0)
             for epoch in range(1, args.epochs + 1):
                 model.train()
+                # LP-FT: the first epochs train the heads on the pretrained features alone.
+                model.encoder.requires_grad_(epoch > args.linear_probe_epochs)
+                if augmentation.active:
+                    train_set = encode_examples([augment(e, augmentation, rng) for e in self.train_examples],
+                                                tokenizer, config)
+                    lengths = [len(x) for x in train_set.input_ids]
                 running = []
                 for batch in length_grouped_batches(lengths, args.batch_size, rng):
                     input_ids, mask = collate([train_set.input_ids[i] for i in batch], pad_id, device)
