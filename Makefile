@@ -40,6 +40,8 @@ model: install
 	$(BIN)/petition-triage train --data data_samples --out $(RUN_DIR) --epochs 6 --threads 2
 	$(BIN)/petition-triage export --model $(RUN_DIR)
 	$(BIN)/petition-triage evaluate --model $(RUN_DIR) --data data_samples --split test
+	$(BIN)/petition-triage evaluate --model $(RUN_DIR) --data data_samples --split shift-dev
+	$(BIN)/petition-triage evaluate --model $(RUN_DIR) --data data_samples --split shift-test
 	$(BIN)/petition-triage duplicates fit --model $(RUN_DIR) --data data_samples
 	$(BIN)/petition-triage promote --model $(RUN_DIR)
 	$(BIN)/python bench/default_model.py

@@ -1,6 +1,7 @@
 """TF-IDF (character 1-3 grams) + linear SVM per head: the baseline the fine-tuned model must beat.
 
-Trained on data_samples/train.jsonl, scored on data_samples/test.jsonl; writes
+Trained on data_samples/train.jsonl, scored on data_samples/test.jsonl and, where the corpus has
+one, on the shift set written to the real-text profile (shift-dev, shift-test); writes
 bench/results/baseline_tfidf.json. `fit_baseline` is also what bench/model_vs_baseline.py compares
 the shipped model against, case by case.
 """
@@ -21,7 +22,7 @@ from petition_triage.config import REPO_ROOT
 from petition_triage.model.decision import HIGH_RISK_RECALL
 from petition_triage.model.risk_cues import raise_on_urgent_cues, urgent_cue_mask
 from petition_triage.model.text_input import submission_text
-from petition_triage.training.corpus import read_records
+from petition_triage.training.corpus import SHIFT_DIR, SHIFT_SPLITS, read_records
 from petition_triage.training.metrics import recall_threshold
 
 HEADS = ("type", "department", "risk")
@@ -52,6 +53,7 @@ class BaselineRun:
     train_examples: int = 0
     risk_model: LinearSVC | None = None
     type_model: LinearSVC | None = None
+    models: dict[str, LinearSVC] = field(default_factory=dict)
     high_threshold: float = 0.0
     test_labels: dict[str, list[str]] = field(default_factory=dict)
     predicted: dict[str, np.ndarray] = field(default_factory=dict)
@@ -70,6 +72,9 @@ class BaselineRun:
                                        codes, to_high)
         return RiskDecision(self.risk_model.classes_[decided], scores[:, high], self.risk_model.classes_[without_high])
 
+    def risk_at_recall(self, rows: list[dict]) -> np.ndarray:
+        return self.decide_risk(rows).at_recall
+
     def urgent_cues(self, rows: list[dict], x) -> tuple[np.ndarray, np.ndarray]:
         """Rows naming self-harm or violence, and those of them the raise makes `high` (`x`: the rows'
         TF-IDF features)."""
@@ -85,6 +90,7 @@ def fit_baseline(data: Path = REPO_ROOT / "data_samples") -> BaselineRun:
     x_test = run.vectorizer.transform(texts(test))
     for head in HEADS:
         model = LinearSVC(C=0.5, class_weight="balanced").fit(x_train, [r["labels"][head] for r in train])
+        run.models[head] = model
         run.test_labels[head] = [r["labels"][head] for r in test]
         run.predicted[head] = model.predict(x_test)
         if head == "type":
@@ -99,6 +105,25 @@ def fit_baseline(data: Path = REPO_ROOT / "data_samples") -> BaselineRun:
                                                   ceiling=None)
             run.test_risk = run.decide_risk(test)
     return run
+
+
+def score_split(run: BaselineRun, rows: list[dict]) -> dict:
+    """Accuracy and macro-F1 per head on other records (the shift set), risk as the model's rule decides,
+    department top-3 from the SVM's scores."""
+    x = run.vectorizer.transform(texts(rows))
+    scores: dict = {"examples": len(rows)}
+    for head in HEADS:
+        truth = [r["labels"][head] for r in rows]
+        predicted = run.risk_at_recall(rows) if head == "risk" else run.models[head].predict(x)
+        scores[head] = {"accuracy": accuracy_score(truth, predicted),
+                        "macro_f1": f1_score(truth, predicted, average="macro")}
+        if head == "department":
+            classes = run.models[head].classes_
+            top3 = classes[np.argsort(-run.models[head].decision_function(x), axis=1)[:, :3]]
+            scores[head]["top3_accuracy"] = float(np.mean([t in row for t, row in zip(truth, top3)]))
+        if head == "risk":
+            scores[head]["high_recall"] = recall_score(truth, predicted, labels=["high"], average="macro")
+    return scores
 
 
 def main() -> dict:
@@ -119,6 +144,9 @@ def main() -> dict:
                                                                        run.test_risk.high_scores)
         results["heads"][head] = scores
     results["seconds"] = seconds
+    shift = REPO_ROOT / "data_samples" / SHIFT_DIR
+    results["shift"] = {split: score_split(run, read_records(shift / name))
+                        for split, name in SHIFT_SPLITS.items() if (shift / name).exists()}
     out = REPO_ROOT / "bench" / "results" / "baseline_tfidf.json"
     out.write_text(json.dumps(results, indent=2), encoding="utf-8")
     return results

@@ -14,7 +14,7 @@ import onnxruntime as ort
 from .decision import Calibration, HeadOutput, decide
 from .triage_config import TriageConfig
 from .serving_tokenizer import ServingTokenizer
-from .text_input import encode_batch, pad_batch, submission_text
+from .text_input import encode_batch, encode_chunks, pad_batch, submission_text
 
 ARTIFACT_NAME = "artifact.json"
 EMBEDDING_OUTPUT = "pooled_embedding"
@@ -59,9 +59,25 @@ class OnnxTriageModel:
         values = self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})
         return dict(zip(self.output_names, values))
 
-    def logits(self, texts: list[str], titles: list[str | None] | None = None, batch_size: int = 32) -> dict[str, np.ndarray]:
-        """Logits for many texts, batched by similar length (padding wastes most of a mixed batch)."""
-        ids = self.encode(texts, titles)
+    def logits(self, texts: list[str], titles: list[str | None] | None = None, batch_size: int = 32,
+               long_texts: str | None = None) -> dict[str, np.ndarray]:
+        """Logits for many texts, batched by similar length (padding wastes most of a mixed batch).
+
+        `long_texts`: "head_tail" reads a long text's head and tail; "chunks" reads it whole in windows
+        and pools them (`pool_chunks`). Default: the model's `triage_config` (`extra.long_texts`)."""
+        long_texts = long_texts or self.config.extra.get("long_texts", "head_tail")
+        if long_texts == "chunks":
+            titles = titles or [None] * len(texts)
+            joined = [submission_text(t, title, self.config.text_prefix) for t, title in zip(texts, titles)]
+            chunks = encode_chunks(self.tokenizer, joined, self.config.max_length)
+            owner = np.repeat(np.arange(len(chunks)), [len(c) for c in chunks])
+            flat = self._run_all([window for c in chunks for window in c], batch_size)
+            return pool_chunks(flat, owner, len(chunks), self.labels)
+        if long_texts != "head_tail":
+            raise ValueError(f"long_texts must be head_tail or chunks, got {long_texts!r}")
+        return self._run_all(self.encode(texts, titles), batch_size)
+
+    def _run_all(self, ids: list[list[int]], batch_size: int) -> dict[str, np.ndarray]:
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         parts: dict[str, list[np.ndarray]] = {}
         for start in range(0, len(order), batch_size):
@@ -73,3 +89,29 @@ class OnnxTriageModel:
 
     def decide(self, logits: dict[str, np.ndarray], urgent_cues: np.ndarray | None = None) -> dict[str, HeadOutput]:
         return decide(logits, self.labels, self.calibration, urgent_cues)
+
+
+def pool_chunks(outputs: dict[str, np.ndarray], owner: np.ndarray, n_texts: int,
+                labels: dict[str, list[str]]) -> dict[str, np.ndarray]:
+    """One row per text from its windows' rows: type and department logits averaged (the matter is
+    the whole letter's), risk from the window that is least `normal` and reason logits at their
+    maximum (a threat in one paragraph is a threat), the embedding averaged."""
+    pooled: dict[str, np.ndarray] = {}
+    for name, values in outputs.items():
+        rows = []
+        for text in range(n_texts):
+            mine = values[owner == text]
+            if name == "risk" and "normal" in labels.get("risk", []):
+                rows.append(mine[np.argmin(_normal_margin(mine, labels["risk"].index("normal")))])
+            elif name == "reasons":
+                rows.append(mine.max(axis=0))
+            else:
+                rows.append(mine.mean(axis=0))
+        pooled[name] = np.stack(rows)
+    return pooled
+
+
+def _normal_margin(logits: np.ndarray, normal: int) -> np.ndarray:
+    """How much more likely `normal` is than the likeliest other level, per window."""
+    others = np.delete(logits, normal, axis=1).max(axis=1)
+    return logits[:, normal] - others

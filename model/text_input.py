@@ -41,6 +41,24 @@ def encode_batch(tokenizer, texts: Sequence[str], max_length: int) -> list[list[
     return [[first, *head_tail_truncate(ids, max_length - 2), last] for ids in content]
 
 
+MAX_CHUNKS = 16  # about 4,000 tokens: longer letters keep their first 15 windows and their last
+
+
+def encode_chunks(tokenizer, texts: Sequence[str], max_length: int) -> list[list[list[int]]]:
+    """Each text as consecutive windows of `max_length` tokens (framed like `encode_batch`), so a long
+    letter is read whole instead of head and tail only; a text that fits is one window."""
+    content = tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
+    first, last = tokenizer.cls_token_id, tokenizer.sep_token_id
+    width = max_length - 2
+    out = []
+    for ids in content:
+        windows = [ids[i : i + width] for i in range(0, max(len(ids), 1), width)]
+        if len(windows) > MAX_CHUNKS:
+            windows = windows[: MAX_CHUNKS - 1] + [ids[-width:]]
+        out.append([[first, *w, last] for w in windows])
+    return out
+
+
 def pad_batch(ids: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
     """`input_ids` and `attention_mask` (int64), padded on the right to the longest row."""
     width = max(len(x) for x in ids)

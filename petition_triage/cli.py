@@ -67,17 +67,30 @@ def _data_split(args: argparse.Namespace) -> int:
     return 0
 
 
-def _data_plan(args: argparse.Namespace) -> int:
-    from petition_triage.training.corpus_plan import (REAL_DEPARTMENT_MIX, PlanConfig, draw_plan, flattened_mix,
-                                                      write_plan)
+def _data_card(args: argparse.Namespace) -> int:
+    from petition_triage.training.corpus import read_corpus, validate_corpus, written_to_profile
+    from petition_triage.training.corpus_card import measured_section, rewrite_card
 
-    config = PlanConfig(records=args.records, writers=args.writers.split(","), id_prefix=args.id_prefix,
-                        seed=args.seed)
-    if args.flatten:
-        config.department_mix = flattened_mix(REAL_DEPARTMENT_MIX, args.flatten)
-    slots = draw_plan(config)
-    write_plan(Path(args.out), slots)
-    print(f"{len(slots)} slots drawn into {args.out}")
+    directory = Path(args.dir)
+    report = validate_corpus(directory)
+    splits, _ = read_corpus(directory)
+    main_records = [r for s in ("train", "dev", "test") for r in splits.get(s, [])]
+    shift = [r for s in ("shift-dev", "shift-test") for r in splits.get(s, [])]
+    tables = {"corpus v2 (train)": written_to_profile(main_records), "the whole corpus": main_records}
+    if shift:
+        tables["shift set"] = shift
+    rewrite_card(directory / "DATASET_CARD.md", measured_section(report.stats, tables))
+    print(f"rewrote the measured section of {directory / 'DATASET_CARD.md'}")
+    return 0
+
+
+def _data_plan(args: argparse.Namespace) -> int:
+    from petition_triage.training.corpus_plan import draw_plan, preset, write_plan
+
+    out = Path(args.out)
+    slots = draw_plan(preset(args.preset, out.parent))
+    write_plan(out, slots)
+    print(f"{len(slots)} slots drawn into {out}")
     return 0
 
 
@@ -203,9 +216,10 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _promote(args: argparse.Namespace) -> int:
-    from petition_triage.training.artifact import promote
+    from petition_triage.training.artifact import GATE_SPLITS, promote
 
-    ok, message = promote(Path(args.model), Path(args.target), split=args.split, force=args.force)
+    ok, message = promote(Path(args.model), Path(args.target), splits=tuple(args.split or GATE_SPLITS),
+                          force=args.force)
     print(message)
     return 0 if ok else 1
 
@@ -334,14 +348,13 @@ def build_parser() -> argparse.ArgumentParser:
     split.add_argument("--out", required=True)
     split.add_argument("--seed", type=int, default=13)
     split.set_defaults(handler=_data_split)
+    card = data.add_parser("card", help="rewrite DATASET_CARD.md's measured section (profile, audit, writers)")
+    card.add_argument("dir", nargs="?", default=str(REPO_ROOT / "data_samples"))
+    card.set_defaults(handler=_data_card)
     plan = data.add_parser("plan", help="draw the labels and writing conditions of records before writing them")
     plan.add_argument("--out", required=True, help="plan JSONL to write")
-    plan.add_argument("--records", type=int, required=True)
-    plan.add_argument("--writers", required=True, help="comma-separated writer ids; slots are dealt in turn")
-    plan.add_argument("--id-prefix", required=True)
-    plan.add_argument("--seed", type=int, default=0)
-    plan.add_argument("--flatten", type=float, default=0.0,
-                      help="move the real department mix this share of the way to uniform (0 keeps the real mix)")
+    plan.add_argument("--preset", required=True, choices=["shift", "v2", "v2b"],
+                      help="which committed plan to draw (training/corpus_plan.py: preset)")
     plan.set_defaults(handler=_data_plan)
     merge = data.add_parser("merge", help="join a plan and the texts written for it into corpus records")
     merge.add_argument("--plan", required=True)
@@ -428,7 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
     promote = commands.add_parser("promote", help="make a model the shipped default if it is not worse on test")
     promote.add_argument("--model", required=True)
     promote.add_argument("--target", default=str(REPO_ROOT / "models" / "default"))
-    promote.add_argument("--split", default="test")
+    promote.add_argument("--split", action="append",
+                         help="gate split (repeatable; default: test, and shift-dev where both models have it)")
     promote.add_argument("--force", action="store_true")
     promote.set_defaults(handler=_promote)
 

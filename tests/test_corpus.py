@@ -165,3 +165,28 @@ def test_validate_checks_the_shift_set_profile_writers_and_leakage(tmp_path):
     assert any(e.startswith("shift-dev: median length") for e in report.errors)
     assert any("writer h1 also wrote training records" in e for e in report.errors)
     assert report.stats["splits"]["shift-test"] == 10
+
+
+def test_committed_plans_are_what_their_presets_draw(tmp_path):
+    import shutil
+
+    shutil.copy(DATA / "plans" / "v2.jsonl", tmp_path / "v2.jsonl")  # v2b is drawn from v2's concentration
+    for name in ("shift", "v2", "v2b"):
+        assert main(["data", "plan", "--preset", name, "--out", str(tmp_path / f"{name}.jsonl")]) == 0
+        assert (tmp_path / f"{name}.jsonl").read_text(encoding="utf-8") == \
+            (DATA / "plans" / f"{name}.jsonl").read_text(encoding="utf-8"), name
+
+
+def test_card_section_is_rewritten_between_its_markers(tmp_path):
+    from petition_triage.training.corpus_card import END, START, measured_section, rewrite_card
+
+    card = tmp_path / "CARD.md"
+    card.write_text("# Card\n\nhand-written text\n", encoding="utf-8")
+    records = [_record(i, f"锦华苑{i}号楼的电梯坏了，" * 20, department=d, writer=w)
+               for i, (d, w) in enumerate([("housing", "w1"), ("hrss", "w2")] * 10)]
+    stats = {"profile": {"real": {}, "corpus": profile(records)}, "shortcut_audit": {"corpus": audit(records)}}
+    rewrite_card(card, measured_section(stats, {"v2": records}))
+    rewrite_card(card, measured_section(stats, {"v2": records}))
+    text = card.read_text(encoding="utf-8")
+    assert text.count(START) == 1 and text.count(END) == 1 and "hand-written text" in text
+    assert "| w1 | 10 | 0 | 10 |" in text

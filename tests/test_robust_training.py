@@ -144,3 +144,35 @@ def test_wise_ft_interpolates_the_encoder(robust_model, tiny_bert_dir, tmp_path,
     assert "alpha" in capsys.readouterr().err
     # The interpolated model exports and serves like any trained one.
     assert main(["export", "--model", str(tmp_path / "0.5"), "--no-int8"]) == 0
+
+
+def test_long_letters_are_read_whole_in_windows(tiny_model_dir):
+    from petition_triage.model.inference import OnnxTriageModel, pool_chunks
+    from petition_triage.model.text_input import MAX_CHUNKS, encode_chunks
+
+    model = OnnxTriageModel(tiny_model_dir)
+    letter = "我家住在锦华苑3号楼，" * 50
+    chunks = encode_chunks(model.tokenizer, [letter, "电梯坏了"], 64)
+    assert len(chunks[0]) > 5 and len(chunks[1]) == 1
+    assert all(len(w) <= 64 and w[0] == model.tokenizer.cls_token_id for w in chunks[0])
+    # Every token of the letter is read once, in order.
+    content = model.tokenizer([letter], add_special_tokens=False, verbose=False)["input_ids"][0]
+    assert [t for w in chunks[0] for t in w[1:-1]] == content
+    # A very long letter keeps its first windows and its end.
+    capped = encode_chunks(model.tokenizer, [letter * 5], 64)[0]
+    assert len(capped) == MAX_CHUNKS and capped[-1][1:-1] == (content * 5)[-62:]
+
+    whole = model.logits([letter, "电梯坏了"], long_texts="chunks")
+    cut = model.logits([letter, "电梯坏了"], long_texts="head_tail")
+    assert whole["department"].shape == cut["department"].shape == (2, len(model.labels["department"]))
+    np.testing.assert_allclose(whole["department"][1], cut["department"][1], atol=1e-4)  # short: the same
+    with pytest.raises(ValueError, match="long_texts"):
+        model.logits(["x"], long_texts="middle")
+
+    labels = {"risk": ["normal", "elevated", "high"], "department": ["a", "b"], "reasons": ["x", "y"]}
+    outputs = {"risk": np.array([[5.0, 0, 0], [0, 1, 3], [9, 0, 0]]), "department": np.array([[1.0, 0], [0, 1], [2, 2]]),
+               "reasons": np.array([[-3.0, 1], [2, -1], [0, 0]])}
+    pooled = pool_chunks(outputs, np.array([0, 0, 1]), 2, labels)
+    np.testing.assert_allclose(pooled["risk"][0], [0, 1, 3])  # the alarming window, not the average
+    np.testing.assert_allclose(pooled["department"][0], [0.5, 0.5])
+    np.testing.assert_allclose(pooled["reasons"][0], [2, 1])

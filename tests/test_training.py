@@ -105,6 +105,18 @@ def test_export_evaluate_and_promote(trained_model, small_data, tmp_path):
     ok, message = promote(worse, target)
     assert not ok and "worse than the current model" in message
 
+    # Real-style text gates too: as good on test but worse on shift-dev is refused; shift-test is never read.
+    for model_dir, department in ((target, 0.8), (worse, 0.6)):
+        metrics = json.loads((model_dir / "metrics.json").read_text())
+        metrics["test"] = json.loads((trained_model / "metrics.json").read_text())["test"]
+        metrics["shift-dev"] = {"department": {"macro_f1": department}}
+        metrics["shift-test"] = {"department": {"macro_f1": 1.0 - department}}
+        (model_dir / "metrics.json").write_text(json.dumps(metrics))
+    ok, message = promote(worse, target)
+    assert not ok and "on shift-dev: department 0.600 < 0.800" in message
+    ok, _ = promote(worse, target, splits=("test",))
+    assert ok
+
 
 def test_export_tries_only_the_int8_variants_named(trained_model, tmp_path, capsys):
     copy = tmp_path / "copy"
@@ -335,3 +347,19 @@ def test_rare_reason_codes_get_a_larger_positive_weight():
     weights = positive_weights(targets).numpy()
     assert weights[1] > weights[0] >= 1.0
     assert np.isclose(weights[1], np.sqrt(3.0))
+
+
+def test_model_card_shows_test_and_shift_test_side_by_side():
+    from petition_triage.training.artifact import side_by_side
+
+    report = lambda accuracy: {"examples": 400, "department": {"accuracy": accuracy, "macro_f1": accuracy - 0.01,  # noqa: E731
+                                                               "top3_accuracy": 0.95},
+                               "risk": {"accuracy": 0.8, "macro_f1": 0.7, "per_class": {"high": {"recall": 0.9,
+                                                                                                 "precision": 0.5}}},
+                               "needs_review_rate": 0.3}
+    labels = {"department": ["a"], "risk": ["normal", "high"], "reasons": ["x"]}
+    assert side_by_side({"test": report(0.88)}, labels) == []
+    lines = side_by_side({"test": report(0.88), "shift-test": report(0.71)}, labels)
+    assert "| department accuracy | 0.880 | 0.710 |" in lines
+    assert "| department top-3 accuracy | 0.950 | 0.950 |" in lines
+    assert any(line.startswith("| sent to review | 0.300") for line in lines)

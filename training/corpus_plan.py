@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -125,6 +126,11 @@ class PlanConfig:
     risk_given_type: dict[str, dict[str, float]] = field(default_factory=lambda: dict(REAL_RISK_GIVEN_TYPE))
     start: datetime = datetime(2025, 1, 1, 8, 0)
     days: int = 640
+    # Writers dealt in turn within each department, so each writes an equal share of every department
+    # (False: in turn over the whole plan, as the first v2 and shift plans were drawn).
+    deal_per_department: bool = True
+    agency_responsible: float = AGENCY_RESPONSIBLE
+    generic_office_share: float = 0.5  # of agencies named that are not the responsible one
 
 
 def flattened_mix(mix: dict[str, float], uniform_share: float) -> dict[str, float]:
@@ -170,13 +176,13 @@ def _length_target(rng: random.Random, channel: str) -> int:
     return int(max(50, min(CHANNEL_MAX_LENGTH[channel], length)))
 
 
-def _agency(rng: random.Random, department: str, taxonomy: Taxonomy) -> dict:
+def _agency(rng: random.Random, department: str, taxonomy: Taxonomy, config: PlanConfig) -> dict:
     names = {label.code: label.name_zh for label in taxonomy.departments}
     if rng.random() >= AGENCY_NAMED or department == "other" and rng.random() < 0.5:
         return {"kind": "none"}
-    if rng.random() < AGENCY_RESPONSIBLE and department != "other":
+    if rng.random() < config.agency_responsible and department != "other":
         return {"kind": "responsible", "agency": names[department]}
-    if rng.random() < 0.5:
+    if rng.random() < 1 - config.generic_office_share:
         wrong = rng.choice(CONFUSABLE[department])
         return {"kind": "not_responsible", "agency": names[wrong]}
     return {"kind": "not_responsible", "agency": rng.choice(OTHER_OFFICES)}
@@ -201,7 +207,12 @@ def draw_plan(config: PlanConfig, taxonomy: Taxonomy | None = None) -> list[dict
     rng.shuffle(departments)
     rng.shuffle(types)
     slots = []
+    dealt: Counter = Counter()
+    offsets = {d: n for n, d in enumerate(sorted(config.department_mix))}
     for i, (department, type_) in enumerate(zip(departments, types)):
+        # Each department's dealing starts at another writer, so the remainders do not all fall to the first.
+        turn = dealt[department] + offsets[department] if config.deal_per_department else i
+        dealt[department] += 1
         risk = _weighted(rng, config.risk_given_type[type_])
         channel = _weighted(rng, CHANNEL_MIX)
         province, city, counties = rng.choice(REGIONS)
@@ -211,12 +222,12 @@ def draw_plan(config: PlanConfig, taxonomy: Taxonomy | None = None) -> list[dict
         slots.append({
             "id": f"{config.id_prefix}-{i + 1:04d}",
             # Writers take slots in turn, so each writes every department in the plan's mix.
-            "writer": config.writers[i % len(config.writers)],
+            "writer": config.writers[turn % len(config.writers)],
             "channel": channel,
             "labels": {"type": type_, "department": department, "risk": risk,
                        "risk_reasons": _reasons(rng, risk, department)},
             "length_target": _length_target(rng, channel),
-            "agency_mention": _agency(rng, department, taxonomy),
+            "agency_mention": _agency(rng, department, taxonomy, config),
             "persona": rng.choice(PERSONAS),
             "habits": habits,
             "anonymised_mou": rng.random() < 0.04,  # 某 in place of a name: 3-5% of real messages
@@ -256,3 +267,41 @@ def merge_plan(slots: list[dict], texts: list[dict], writer: str | None = None) 
                    "duplicate_group": None, "related": [], "hard_case": written.get("hard_case")}
         records.append(record)
     return records, errors
+
+
+def dilution_mix(slots: list[dict], max_share: float) -> dict[str, float]:
+    """Records per department a further plan needs, written by other writers, so that no writer of
+    `slots` keeps more than `max_share` of any department."""
+    per_writer = Counter((s["labels"]["department"], s["writer"]) for s in slots)
+    per_department = Counter(s["labels"]["department"] for s in slots)
+    needed = {}
+    for department, n in per_department.items():
+        largest = max(c for (d, _), c in per_writer.items() if d == department)
+        needed[department] = max(0.0, math.ceil(largest / max_share) - n)
+    return needed
+
+
+V2_TYPE_MIX = {"demand": 65, "inquiry": 20, "suggestion": 15}
+V2_RISK_GIVEN_TYPE = {"demand": {"normal": 52, "elevated": 40, "high": 8},
+                      "inquiry": {"normal": 85, "elevated": 15, "high": 0},
+                      "suggestion": {"normal": 95, "elevated": 5, "high": 0}}
+
+
+def preset(name: str, plans_dir: Path | None = None) -> PlanConfig:
+    """The configurations the committed plans in data_samples/plans/ were drawn with."""
+    if name == "shift":  # the real label mix, writers of no training record
+        return PlanConfig(records=840, writers=["s1", "s2", "s3"], id_prefix="sh", seed=2112, deal_per_department=False)
+    if name == "v2":  # training: half-way between the real mix and uniform, so small departments are learned
+        return PlanConfig(records=3000, writers=["w09", "w10", "w11", "w12", "w13"], id_prefix="v2", seed=2113,
+                          deal_per_department=False, department_mix=flattened_mix(REAL_DEPARTMENT_MIX, 0.5),
+                          type_mix=V2_TYPE_MIX, risk_given_type=V2_RISK_GIVEN_TYPE)
+    if name == "v2b":
+        # More writers, each dealt every department evenly, where v2's writers were most concentrated;
+        # more agencies named that are not the responsible one, so that a single named agency is the
+        # responsible one about as often as in real messages (77%) over v2 and v2b together.
+        v2 = [json.loads(line) for line in (plans_dir / "v2.jsonl").read_text(encoding="utf-8").splitlines()]
+        mix = dilution_mix(v2, max_share=0.14)
+        return PlanConfig(records=int(sum(mix.values())), writers=[f"w{i}" for i in range(14, 22)], id_prefix="v2b",
+                          seed=2114, department_mix=mix, type_mix=V2_TYPE_MIX, risk_given_type=V2_RISK_GIVEN_TYPE,
+                          agency_responsible=0.55, generic_office_share=0.25)
+    raise ValueError(f"unknown plan preset {name!r}; choose shift, v2 or v2b")

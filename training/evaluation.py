@@ -58,9 +58,10 @@ def evaluate_logits(logits: dict[str, np.ndarray], targets: dict[str, np.ndarray
     return report
 
 
-def evaluate_model_dir(model_dir: Path, examples: list[Example], onnx_file: str | None = None) -> dict:
+def evaluate_model_dir(model_dir: Path, examples: list[Example], onnx_file: str | None = None,
+                       long_texts: str | None = None) -> dict:
     model = OnnxTriageModel(model_dir, onnx_file=onnx_file)
-    logits = model.logits([e.text for e in examples], [e.title for e in examples])
+    logits = model.logits([e.text for e in examples], [e.title for e in examples], long_texts=long_texts)
     report = evaluate_logits(logits, label_targets(examples, model.labels), model.labels, model.calibration,
                              urgent_cue_mask([e.text for e in examples], [e.title for e in examples]))
     report["examples"] = len(examples)

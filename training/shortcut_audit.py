@@ -16,6 +16,7 @@ import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from .agency_names import named_departments
 from .text_profile import OPENING_CHARS, full_text
 
 FOLDS = 5
@@ -163,10 +164,20 @@ def shared_frames(records: list[dict], threshold: float) -> list[dict]:
     return found
 
 
+def agency_naming(records: list[dict]) -> dict:
+    """Share of texts naming an agency, and where one names exactly one, how often it is the responsible
+    department (real messages: 38% name one; 77% of single names are the responsible one)."""
+    named = [named_departments(full_text(r)) for r in records]
+    single = [(n, r["labels"]["department"]) for n, r in zip(named, records) if len(n) == 1]
+    return {"names_an_agency": round(sum(1 for n in named if n) / max(len(records), 1), 3),
+            "single_name_is_responsible": round(sum(1 for n, d in single if d in n) / max(len(single), 1), 3)}
+
+
 def audit(records: list[dict], bounds: AuditBounds = AuditBounds()) -> dict:
     channel_accuracy, channel_majority = channel_from_opening_accuracy(records)
     return {
         "records": len(records),
+        **agency_naming(records),
         "keyword_accuracy_k3": keyword_accuracy(records, 3),
         "keyword_accuracy_k10": keyword_accuracy(records, 10),
         "department_from_writer_accuracy": writer_department_accuracy(records),
