@@ -111,10 +111,12 @@ def _data_merge(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if args.shift_split:
-        from petition_triage.training.corpus import SHIFT_SHARES, split_records
+        from petition_triage.training.corpus import SHIFT_SHARES, extend_splits
 
-        for split, rows in split_records(records, seed=args.seed, shares=SHIFT_SHARES).items():
-            out.mkdir(parents=True, exist_ok=True)
+        existing = {name: read_records(out / f"{name}.jsonl") for name in SHIFT_SHARES
+                    if (out / f"{name}.jsonl").exists()}
+        out.mkdir(parents=True, exist_ok=True)
+        for split, rows in extend_splits(existing, records, seed=args.seed).items():
             write_records(out / f"{split}.jsonl", rows)
             print(f"shift-{split}: {len(rows)} records")
     else:
@@ -301,7 +303,7 @@ def _duplicates_reindex(args: argparse.Namespace) -> int:
 def _duplicates_fit(args: argparse.Namespace) -> int:
     from petition_triage.training.duplicate_fit import fit_duplicate_scorer
 
-    scorer = fit_duplicate_scorer(Path(args.model), Path(args.data))
+    scorer = fit_duplicate_scorer(Path(args.model), Path(args.data), contact_dropout=args.contact_dropout)
     print(json.dumps({"thresholds": scorer.thresholds, **scorer.report}, indent=2, ensure_ascii=False))
     return 0
 
@@ -353,14 +355,15 @@ def build_parser() -> argparse.ArgumentParser:
     card.set_defaults(handler=_data_card)
     plan = data.add_parser("plan", help="draw the labels and writing conditions of records before writing them")
     plan.add_argument("--out", required=True, help="plan JSONL to write")
-    plan.add_argument("--preset", required=True, choices=["shift", "v2", "v2b"],
+    plan.add_argument("--preset", required=True, choices=["shift", "shift-long", "v2", "v2b"],
                       help="which committed plan to draw (training/corpus_plan.py: preset)")
     plan.set_defaults(handler=_data_plan)
     merge = data.add_parser("merge", help="join a plan and the texts written for it into corpus records")
     merge.add_argument("--plan", required=True)
     merge.add_argument("texts", nargs="+", help="JSONL files of written texts, one per writer, named WRITER.jsonl")
     merge.add_argument("--out", required=True, help="JSONL file, or a folder with --shift-split")
-    merge.add_argument("--shift-split", action="store_true", help="split 50/50 into shift-dev and shift-test")
+    merge.add_argument("--shift-split", action="store_true",
+                       help="split 50/50 into shift-dev and shift-test; records already split keep their split")
     merge.add_argument("--seed", type=int, default=13)
     merge.set_defaults(handler=_data_merge)
 
@@ -467,6 +470,8 @@ def build_parser() -> argparse.ArgumentParser:
     dup_fit.add_argument("--model", required=True, help="model directory (the scorer is saved into it)")
     dup_fit.add_argument("--data", default=str(REPO_ROOT / "data_samples"),
                          help="folder with train/dev[/test].jsonl in the corpus schema")
+    dup_fit.add_argument("--contact-dropout", action="store_true",
+                         help="fit on every pair also without its contact fields (text-only duplicates)")
     dup_fit.set_defaults(handler=_duplicates_fit)
     reindex = duplicates.add_parser("reindex", help="re-embed stored cases with the serving model (after a model "
                                                     "change: search compares only cases embedded by one model)")

@@ -36,6 +36,8 @@ FEATURES = (
     "name_differs", "type_overlap", "department_overlap", "follow_up_cue", "other_matter_cue", "time_apart",
     "place_same", "place_differs", *(f"person_x_{name}" for name in _PERSONAL),
 )
+CONTACT_FEATURES = ("contact_same", "contact_differs", "name_same", "name_differs",
+                    *(f"person_x_{name}" for name in _PERSONAL))
 
 
 @dataclass
@@ -84,6 +86,14 @@ def pair_evidence(a: Fingerprint, b: Fingerprint, idf: dict[str, float], default
     return PairEvidence(semantic, lexical, shared[:8], contact_same, name_same, features,
                         containment=values["containment"],
                         same_place={"same": True, "differs": False}.get(place), days_apart=days)
+
+
+def without_contacts(features: np.ndarray) -> np.ndarray:
+    """The same pair features as if neither submission had given a contact or a name: how a web post and
+    a hotline call by one person look to search."""
+    stripped = np.array(features, dtype=np.float64, copy=True)
+    stripped[..., [FEATURES.index(name) for name in CONTACT_FEATURES]] = 0.0
+    return stripped
 
 
 def days_between(a: float | None, b: float | None) -> float | None:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from petition_triage.model.decision import HeadOutput
 from petition_triage.model.inference import EMBEDDING_OUTPUT, OnnxTriageModel
 
-from .components import components
+from .components import dense_clusters
 from .duplicate_index import DuplicateIndex, Match
 from .duplicate_scorer import DuplicateScorer
 from .fingerprints import Fingerprint, fingerprint, unit_vector
@@ -187,24 +187,29 @@ class HotIssue:
 
 def hot_issues(session: Session, since: datetime, until: datetime, min_submitters: int = 3,
                limit: int = 20) -> list[HotIssue]:
-    """Clusters of linked cases (duplicates and related, not split) in the window with many submitters.
+    """Clusters of cases in the window about one public issue, with many submitters.
 
-    Submitters are counted as duplicate groups: one person's three channels count once.
+    One person's cases (a duplicate group: three channels) are one submitter. Submitters are joined by
+    their `related` links (not split) into clusters that hang together (`dense_clusters`: most members
+    linked to most others), so that a chain of single links cannot pull unrelated letters into one issue.
     """
     cases = {c.id: c for c in session.scalars(select(Case).where(Case.created_at >= since, Case.created_at <= until))}
     if not cases:
         return []
+    unit = {case_id: case.duplicate_group or case_id for case_id, case in cases.items()}
     links = session.scalars(select(DuplicateLink).where(DuplicateLink.created_at >= since)
                             .options(selectinload(DuplicateLink.reviews)))
-    component = components(cases, [(link.case_id, link.other_case_id) for link in links
-                                   if link.case_id in cases and link.other_case_id in cases and link.status != "split"])
+    unit_links = [(unit[link.case_id], unit[link.other_case_id], link.score) for link in links
+                  if link.case_id in cases and link.other_case_id in cases and link.status != "split"
+                  and link.kind == "related"]
+    cluster = dense_clusters(set(unit.values()), unit_links)
     clusters: dict[str, list[Case]] = {}
     for case_id, case in cases.items():
-        clusters.setdefault(component[case_id], []).append(case)
+        clusters.setdefault(cluster[unit[case_id]], []).append(case)
     middle = since + (until - since) / 2
     issues = []
     for members in clusters.values():
-        submitters = len({c.duplicate_group or c.id for c in members})
+        submitters = len({unit[c.id] for c in members})
         if submitters < min_submitters:
             continue
         first = sum(1 for c in members if as_utc(c.created_at) < middle)

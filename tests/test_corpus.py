@@ -171,7 +171,7 @@ def test_committed_plans_are_what_their_presets_draw(tmp_path):
     import shutil
 
     shutil.copy(DATA / "plans" / "v2.jsonl", tmp_path / "v2.jsonl")  # v2b is drawn from v2's concentration
-    for name in ("shift", "v2", "v2b"):
+    for name in ("shift", "shift-long", "v2", "v2b"):
         assert main(["data", "plan", "--preset", name, "--out", str(tmp_path / f"{name}.jsonl")]) == 0
         assert (tmp_path / f"{name}.jsonl").read_text(encoding="utf-8") == \
             (DATA / "plans" / f"{name}.jsonl").read_text(encoding="utf-8"), name
@@ -190,3 +190,18 @@ def test_card_section_is_rewritten_between_its_markers(tmp_path):
     text = card.read_text(encoding="utf-8")
     assert text.count(START) == 1 and text.count(END) == 1 and "hand-written text" in text
     assert "| w1 | 10 | 0 | 10 |" in text
+
+
+def test_a_growing_shift_set_keeps_every_record_in_its_split():
+    from petition_triage.training.corpus import SHIFT_SHARES, extend_splits
+
+    first = [_record(i, f"锦华苑{i}号楼电梯坏了", writer="s1") for i in range(40)]
+    splits = extend_splits({}, first)
+    assert {len(rows) for rows in splits.values()} == {20}
+    more = [_record(i, f"城西区{i}路公交站牌倒了", writer="s4") for i in range(40, 60)]
+    rewritten = dict(splits["test"][0], text="改写过的文本：锦华苑电梯坏了")
+    grown = extend_splits(splits, [*first, *more, rewritten])
+    for name in SHIFT_SHARES:
+        assert {r["id"] for r in splits[name]} <= {r["id"] for r in grown[name]}
+    assert sum(len(rows) for rows in grown.values()) == 60
+    assert next(r for r in grown["test"] if r["id"] == rewritten["id"])["text"] == rewritten["text"]

@@ -8,6 +8,8 @@ import os
 import shutil
 from datetime import datetime, timedelta, timezone
 
+from collections import Counter
+
 import httpx
 import numpy as np
 import pytest
@@ -379,3 +381,32 @@ def test_two_processes_on_postgresql_see_each_others_cases(tmp_path, hand_scored
             process.terminate()
         for process in processes:
             process.wait(timeout=20)
+
+
+def test_dense_clusters_do_not_chain_and_keep_cliques():
+    from petition_triage.service.components import dense_clusters
+
+    # A chain of one-neighbour links (each letter like the next, the first unlike the last) is one
+    # connected component but no issue: it stays in pieces of at most three.
+    chain = [(i, i + 1, 0.9) for i in range(20)]
+    clusters = dense_clusters(range(21), chain)
+    sizes = Counter(clusters.values())
+    assert max(sizes.values()) <= 3
+
+    # Five public issues of six submitters each, fully linked, plus a few weak links between issues.
+    issues = [list(range(k * 6, k * 6 + 6)) for k in range(5)]
+    links = [(a, b, 0.8) for members in issues for a in members for b in members if a < b]
+    links += [(issues[k][0], issues[k + 1][0], 0.95) for k in range(4)]  # strong, but single, bridges
+    clusters = dense_clusters(range(30), links)
+    for members in issues:
+        assert len({clusters[m] for m in members}) == 1
+    assert len(set(clusters.values())) == 5
+
+
+def test_pair_features_can_drop_contacts():
+    from petition_triage.service.duplicate_scorer import CONTACT_FEATURES, FEATURES, without_contacts
+
+    row = np.arange(len(FEATURES), dtype=float) + 1
+    stripped = without_contacts(row)
+    for name in FEATURES:
+        assert (stripped[FEATURES.index(name)] == 0) == (name in CONTACT_FEATURES)

@@ -168,6 +168,24 @@ def split_records(records: list[dict], seed: int = 13,
 SHIFT_SHARES = {"dev": 0.5, "test": 0.5}
 
 
+def extend_splits(existing: dict[str, list[dict]], records: list[dict], seed: int = 13,
+                  shares: dict[str, float] = SHIFT_SHARES) -> dict[str, list[dict]]:
+    """`records` placed into splits that already exist: a record keeps the split it is in (re-merged
+    texts replace their old version there); only records new to every split are split, by `shares`.
+    A test split never loses a record to dev when a set grows."""
+    where = {r["id"]: name for name, rows in existing.items() for r in rows}
+    out = {name: {r["id"]: r for r in existing.get(name, [])} for name in shares}
+    new = []
+    for r in records:
+        if r["id"] in where:
+            out[where[r["id"]]][r["id"]] = r
+        else:
+            new.append(r)
+    for name, rows in split_records(new, seed=seed, shares=shares).items() if new else ():
+        out[name].update({r["id"]: r for r in rows})
+    return {name: sorted(rows.values(), key=lambda r: r["id"]) for name, rows in out.items()}
+
+
 def cross_split_near_duplicates(splits: dict[str, list[dict]], threshold: float = 0.5) -> list[tuple[str, str, float]]:
     """Pairs of records in different splits whose character 5-gram Jaccard reaches `threshold`."""
     from datasketch import MinHash, MinHashLSH
