@@ -41,6 +41,15 @@ def report(model_dir: Path = MODEL_DIR) -> dict:
         "size": {"served_mb": round(served_bytes(model_dir, artifact["onnx_file"]) / 1e6, 1),
                  "onnx_mb": round((model_dir / artifact["onnx_file"]).stat().st_size / 1e6, 1)},
     }
+    shift = json.loads((model_dir / "metrics.json").read_text(encoding="utf-8")).get("shift-test")
+    if shift:  # text written to the profile of real messages, beside test
+        result["shift_test"] = {
+            "examples": shift["examples"], "needs_review_rate": shift["needs_review_rate"],
+            "department_accuracy": shift["department"]["accuracy"],
+            "department_top3_accuracy": shift["department"].get("top3_accuracy"),
+            "type_macro_f1": shift["type"]["macro_f1"], "risk_macro_f1": shift["risk"]["macro_f1"],
+            "high_recall": shift["risk"]["per_class"]["high"]["recall"],
+            "high_precision": shift["risk"]["per_class"]["high"]["precision"]}
     return result
 
 
