@@ -126,7 +126,7 @@ def shift_gap(metrics: dict, baseline: dict, zero_shot: dict, long_letters: dict
              f"{shift.get('examples', '?')} records written to the profile of real citizen messages "
              "(../shared/docs/REAL_TEXT_PROFILE.md) by writers of no training record, labels drawn first to the real "
              "label mix; never used for a choice (data_samples/DATASET_CARD.md). Targets are the real-text issue's, "
-             "on shift-test.", "",
+             f"on shift-test. Shift figures measured on {shift.get('measured_on', 'this machine')}.", "",
              "| | model, test | model, shift-test | TF-IDF, test | TF-IDF, shift-test | target on shift-test |",
              "|---|---|---|---|---|---|"]
     lines += [f"| {label} | {fmt(a)} | {fmt(b)} | {fmt(c)} | {fmt(d)} | {t} |" for label, a, b, c, d, t in rows]
@@ -173,7 +173,9 @@ def main() -> str:
         "# Benchmark results", "",
         f"Machine: {cpu()}, {os.cpu_count()} cores, {platform.machine()}; Python {platform.python_version()}, "
         f"torch {version('torch')}, onnxruntime {version('onnxruntime')}, transformers {version('transformers')}. "
-        f"Written {date.today().isoformat()} by `bench/summarize.py` from `bench/results/*.json` (`make bench`).", "",
+        f"Written {date.today().isoformat()} by `bench/summarize.py` from `bench/results/*.json` (`make bench`); a "
+        "section measured elsewhere says where (the inference and HTTP figures come from the run that wrote "
+        "their JSON).", "",
     ]
     model_metrics = json.loads((REPO_ROOT / "models" / "default" / "metrics.json").read_text(encoding="utf-8")) \
         if (REPO_ROOT / "models" / "default" / "metrics.json").exists() else {}
