@@ -22,7 +22,8 @@ from petition_triage.config import REPO_ROOT
 from petition_triage.model.decision import HIGH_RISK_RECALL
 from petition_triage.model.risk_cues import raise_on_urgent_cues, urgent_cue_mask
 from petition_triage.model.text_input import submission_text
-from petition_triage.training.corpus import SHIFT_DIR, SHIFT_SPLITS, read_records
+from petition_triage.training.corpus import read_records
+from petition_triage.training.data import SHIFT_DIR, SHIFT_SPLITS
 from petition_triage.training.metrics import recall_threshold
 
 HEADS = ("type", "department", "risk")
@@ -72,9 +73,6 @@ class BaselineRun:
                                        codes, to_high)
         return RiskDecision(self.risk_model.classes_[decided], scores[:, high], self.risk_model.classes_[without_high])
 
-    def risk_at_recall(self, rows: list[dict]) -> np.ndarray:
-        return self.decide_risk(rows).at_recall
-
     def urgent_cues(self, rows: list[dict], x) -> tuple[np.ndarray, np.ndarray]:
         """Rows naming self-harm or violence, and those of them the raise makes `high` (`x`: the rows'
         TF-IDF features)."""
@@ -114,7 +112,7 @@ def score_split(run: BaselineRun, rows: list[dict]) -> dict:
     scores: dict = {"examples": len(rows)}
     for head in HEADS:
         truth = [r["labels"][head] for r in rows]
-        predicted = run.risk_at_recall(rows) if head == "risk" else run.models[head].predict(x)
+        predicted = run.decide_risk(rows).at_recall if head == "risk" else run.models[head].predict(x)
         scores[head] = {"accuracy": accuracy_score(truth, predicted),
                         "macro_f1": f1_score(truth, predicted, average="macro")}
         if head == "department":
@@ -145,8 +143,8 @@ def main() -> dict:
         results["heads"][head] = scores
     results["seconds"] = seconds
     shift = REPO_ROOT / "data_samples" / SHIFT_DIR
-    results["shift"] = {split: score_split(run, read_records(shift / name))
-                        for split, name in SHIFT_SPLITS.items() if (shift / name).exists()}
+    results["shift"] = {split: score_split(run, read_records(shift / f"{stem}.jsonl"))
+                        for split, stem in SHIFT_SPLITS.items() if (shift / f"{stem}.jsonl").exists()}
     out = REPO_ROOT / "bench" / "results" / "baseline_tfidf.json"
     out.write_text(json.dumps(results, indent=2), encoding="utf-8")
     return results

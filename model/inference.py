@@ -48,10 +48,13 @@ class OnnxTriageModel:
     def version(self) -> str:
         return self.artifact.get("version", self.directory.name)
 
-    def encode(self, texts: list[str], titles: list[str | None] | None = None) -> list[list[int]]:
+    def joined(self, texts: list[str], titles: list[str | None] | None = None) -> list[str]:
+        """Title, body and the model's prefix as the model reads them."""
         titles = titles or [None] * len(texts)
-        joined = [submission_text(t, title, self.config.text_prefix) for t, title in zip(texts, titles)]
-        return encode_batch(self.tokenizer, joined, self.config.max_length)
+        return [submission_text(t, title, self.config.text_prefix) for t, title in zip(texts, titles)]
+
+    def encode(self, texts: list[str], titles: list[str | None] | None = None) -> list[list[int]]:
+        return encode_batch(self.tokenizer, self.joined(texts, titles), self.config.max_length)
 
     def run_ids(self, ids: list[list[int]]) -> dict[str, np.ndarray]:
         """Raw outputs (logits and embedding) for token ids; pads to the longest row."""
@@ -67,12 +70,9 @@ class OnnxTriageModel:
         and pools them (`pool_chunks`). Default: the model's `triage_config` (`extra.long_texts`)."""
         long_texts = long_texts or self.config.extra.get("long_texts", "head_tail")
         if long_texts == "chunks":
-            titles = titles or [None] * len(texts)
-            joined = [submission_text(t, title, self.config.text_prefix) for t, title in zip(texts, titles)]
-            chunks = encode_chunks(self.tokenizer, joined, self.config.max_length)
-            owner = np.repeat(np.arange(len(chunks)), [len(c) for c in chunks])
+            chunks = encode_chunks(self.tokenizer, self.joined(texts, titles), self.config.max_length)
             flat = self._run_all([window for c in chunks for window in c], batch_size)
-            return pool_chunks(flat, owner, len(chunks), self.labels)
+            return pool_chunks(flat, [len(c) for c in chunks], self.labels)
         if long_texts != "head_tail":
             raise ValueError(f"long_texts must be head_tail or chunks, got {long_texts!r}")
         return self._run_all(self.encode(texts, titles), batch_size)
@@ -91,16 +91,18 @@ class OnnxTriageModel:
         return decide(logits, self.labels, self.calibration, urgent_cues)
 
 
-def pool_chunks(outputs: dict[str, np.ndarray], owner: np.ndarray, n_texts: int,
+def pool_chunks(outputs: dict[str, np.ndarray], windows: list[int],
                 labels: dict[str, list[str]]) -> dict[str, np.ndarray]:
-    """One row per text from its windows' rows: type and department logits averaged (the matter is
-    the whole letter's), risk from the window that is least `normal` and reason logits at their
-    maximum (a threat in one paragraph is a threat), the embedding averaged."""
+    """One row per text from its windows' rows (`windows[i]` consecutive rows for text i): type and
+    department logits averaged (the matter is the whole letter's), risk from the window that is least
+    `normal` and reason logits at their maximum (a threat in one paragraph is a threat), the embedding
+    averaged."""
+    ends = np.cumsum(windows)
     pooled: dict[str, np.ndarray] = {}
     for name, values in outputs.items():
         rows = []
-        for text in range(n_texts):
-            mine = values[owner == text]
+        for start, end in zip(ends - windows, ends):
+            mine = values[start:end]
             if name == "risk" and "normal" in labels.get("risk", []):
                 rows.append(mine[np.argmin(_normal_margin(mine, labels["risk"].index("normal")))])
             elif name == "reasons":

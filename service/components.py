@@ -31,9 +31,9 @@ def components(nodes: Iterable[T], links: Iterable[tuple[T, T]]) -> dict[T, T]:
 def dense_clusters(nodes: Iterable[T], links: Iterable[tuple[T, T, float]], min_density: float = 0.5) -> dict[T, T]:
     """Clusters in which members are linked to most of each other, not merely connected: links are taken
     best supported first (most neighbours in common, then strongest), and two clusters merge only if at
-    least `min_density` of the pairs between them are linked (average linkage on the link graph). A chain a–b–c–d… of one-neighbour links, which makes a
-    single connected component, stays in pieces of two or three. Named by the smallest member, like
-    `components`."""
+    least `min_density` of the pairs between them are linked (average linkage on the link graph). A chain
+    a–b–c–d… of one-neighbour links, which makes a single connected component, stays in pieces of two
+    or three. Named by the smallest member, like `components`."""
     members: dict[T, list[T]] = {node: [node] for node in nodes}
     cluster_of: dict[T, T] = {node: node for node in members}
     weights: dict[tuple[T, T], float] = {}

@@ -70,7 +70,8 @@ def test_remit_head_starts_as_the_zero_shot_classifier(tiny_bert_dir):
     model = TriageModel.from_base(str(tiny_bert_dir), config).eval()
     tokenizer = load_tokenizer(tiny_bert_dir)
     texts = ["小区物业不修电梯", "工资拖欠三个月了", "孩子上学的学区划分问题", "医院乱收费"]
-    init_department_head(model, tokenizer, taxonomy, texts)
+    examples = [Example(str(i), text, None, {}, None) for i, text in enumerate(texts)]
+    init_department_head(model, tokenizer, taxonomy, examples, seed=0)
     passages = remit_passages(taxonomy, codes)
     assert passages[codes.index("housing")].startswith("passage: 住房和城乡建设厅：物业管理")
     cosine = zero_shot_scores(model.encoder, tokenizer, texts, passages, 64)
@@ -172,7 +173,7 @@ def test_long_letters_are_read_whole_in_windows(tiny_model_dir):
     labels = {"risk": ["normal", "elevated", "high"], "department": ["a", "b"], "reasons": ["x", "y"]}
     outputs = {"risk": np.array([[5.0, 0, 0], [0, 1, 3], [9, 0, 0]]), "department": np.array([[1.0, 0], [0, 1], [2, 2]]),
                "reasons": np.array([[-3.0, 1], [2, -1], [0, 0]])}
-    pooled = pool_chunks(outputs, np.array([0, 0, 1]), 2, labels)
+    pooled = pool_chunks(outputs, [2, 1], labels)
     np.testing.assert_allclose(pooled["risk"][0], [0, 1, 3])  # the alarming window, not the average
     np.testing.assert_allclose(pooled["department"][0], [0.5, 0.5])
     np.testing.assert_allclose(pooled["reasons"][0], [2, 1])

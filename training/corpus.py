@@ -16,17 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from petition_triage.model.taxonomy import Taxonomy, load_taxonomy
 from petition_triage.service.components import components
+from petition_triage.service.fingerprints import char_shingles
 
+from .data import SHIFT_DIR, SHIFT_SPLITS
 from .shortcut_audit import AuditBounds, audit, audit_problems, writer_of
 from .text_profile import REAL_PROFILE, profile, profile_problems
-from petition_triage.service.fingerprints import char_shingles
 
 SPLITS = ("train", "dev", "test")
 SPLIT_SHARES = {"train": 0.70, "dev": 0.15, "test": 0.15}
-# The shift set (data_samples/shift/): written to the real-text profile by writers of no training
-# record. shift-dev is the only shift data a choice may look at; shift-test is reported, never used.
-SHIFT_DIR = "shift"
-SHIFT_SPLITS = {"shift-dev": "dev.jsonl", "shift-test": "test.jsonl"}
 MAX_TEXT_CHARS = 5000  # real letters run past 4,000 characters
 Channel = Literal["hotline", "mailbox", "web", "wechat", "letter"]
 _FAKE_PHONE = re.compile(r"1[3-9]\d0000\d{4}")
@@ -165,7 +162,7 @@ def split_records(records: list[dict], seed: int = 13,
     return out
 
 
-SHIFT_SHARES = {"dev": 0.5, "test": 0.5}
+SHIFT_SHARES = {stem: 0.5 for stem in SHIFT_SPLITS.values()}
 
 
 def extend_splits(existing: dict[str, list[dict]], records: list[dict], seed: int = 13,
@@ -253,8 +250,8 @@ def read_corpus(directory: Path) -> tuple[dict[str, list[dict]], list[str]]:
         else:
             missing.append(f"missing split file {path}")
     if (directory / SHIFT_DIR).is_dir():
-        for split, name in SHIFT_SPLITS.items():
-            path = directory / SHIFT_DIR / name
+        for split, stem in SHIFT_SPLITS.items():
+            path = directory / SHIFT_DIR / f"{stem}.jsonl"
             if path.exists():
                 splits[split] = read_records(path)
             else:
@@ -326,12 +323,12 @@ def validate_corpus(directory: Path, taxonomy: Taxonomy | None = None, minimums:
         "profile": {"real": REAL_PROFILE, "corpus": profile(records), "written_to_profile": profile(profiled),
                     **{s: profile(rs) for s, rs in shift.items()}},
     }
+    corpus_writers = {writer_of(r) for r in records}
     for split, rows in shift.items():
         report.stats[split] = {head: dict(Counter(r["labels"][head] for r in rows)) for head in ("type", "department", "risk")}
         report.errors += [f"{split}: {p}" for p in profile_problems(report.stats["profile"][split])]
-        train_writers = {writer_of(r) for r in records}
         report.errors += [f"{split}: writer {w} also wrote training records"
-                          for w in sorted({writer_of(r) for r in rows} & train_writers)]
+                          for w in sorted({writer_of(r) for r in rows} & corpus_writers)]
     if n and audit_bounds is not None:
         report.stats["shortcut_audit"] = {"corpus": audit(records, audit_bounds)}
         if profiled:

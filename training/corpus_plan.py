@@ -21,6 +21,8 @@ from pathlib import Path
 
 from petition_triage.model.taxonomy import Taxonomy, load_taxonomy
 
+from .text_profile import REAL_PROFILE
+
 # Label mix of 300 real web-portal messages labelled by the guide (REAL_TEXT_PROFILE.md).
 # emergency and justice were not seen among the 300; they keep a small share so every class is tested.
 REAL_DEPARTMENT_MIX = {
@@ -48,7 +50,7 @@ CHANNEL_MIX = {"web": 45, "hotline": 20, "wechat": 13, "mailbox": 12, "letter": 
 # Median length per channel, relative to the real web-portal median of 242 characters.
 CHANNEL_LENGTH = {"web": 1.15, "mailbox": 1.4, "letter": 1.5, "hotline": 0.85, "wechat": 0.5}
 CHANNEL_MAX_LENGTH = {"web": 4200, "mailbox": 4200, "letter": 4200, "hotline": 900, "wechat": 700}
-REAL_MEDIAN_LENGTH = 242
+REAL_MEDIAN_LENGTH = REAL_PROFILE["length_p50"]
 LENGTH_SIGMA = 1.0  # log-normal spread giving p90 near 1,000 characters, as on real messages
 
 # Where a real writer names an agency (38%), it is the responsible one 77% of the time; otherwise the

@@ -19,7 +19,10 @@ IGNORE = -100  # the label index losses and metrics skip
 
 _FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 SPLITS = ("train", "dev", "test")
-# A data folder's shift set (shift/dev.jsonl, shift/test.jsonl): text written to the real-text profile.
+# A data folder's shift set (shift/dev.jsonl, shift/test.jsonl): text written to the real-text profile
+# by writers of no training record. shift-dev is the only shift data a choice may look at; shift-test
+# is reported, never used. Split name -> file stem inside SHIFT_DIR.
+SHIFT_DIR = "shift"
 SHIFT_SPLITS = {"shift-dev": "dev", "shift-test": "test"}
 
 
@@ -116,7 +119,7 @@ def load_examples(path: str | Path, mapping: ColumnMapping | None = None) -> dic
             if files:
                 splits[split] = rows_to_examples(_read_table(files[0]), mapping, str(files[0]))
         for split, stem in SHIFT_SPLITS.items():
-            files = [p for p in sorted((path / "shift").glob(f"{stem}.*")) if p.suffix.lower() in _FORMATS]
+            files = [p for p in sorted((path / SHIFT_DIR).glob(f"{stem}.*")) if p.suffix.lower() in _FORMATS]
             if files:
                 splits[split] = rows_to_examples(_read_table(files[0]), mapping, str(files[0]))
         if "train" not in splits:

@@ -9,16 +9,21 @@ than plain fine-tuning; Kumar et al. 2022).
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import torch
 
 from petition_triage.model.modeling import TriageModel, mean_pool
 from petition_triage.model.taxonomy import Taxonomy
-from petition_triage.model.text_input import encode_batch, pad_batch
+from petition_triage.model.text_input import encode_batch, pad_batch, submission_text
+
+from .data import Example
 
 PASSAGE_PREFIX = "passage: "
 # Cosines of e5 embeddings are compressed (most pairs above 0.8): a low temperature spreads them.
 TEMPERATURE = 0.02
+NORM_SAMPLE = 64  # training texts whose pooled-feature norm scales the head
 
 
 def remit_passages(taxonomy: Taxonomy, codes: list[str]) -> list[str]:
@@ -58,10 +63,15 @@ def zero_shot_scores(encoder: torch.nn.Module, tokenizer, queries: list[str], pa
     return (q @ p.T).numpy()
 
 
-def init_department_head(model: TriageModel, tokenizer, taxonomy: Taxonomy, sample_queries: list[str]) -> None:
+def init_department_head(model: TriageModel, tokenizer, taxonomy: Taxonomy, examples: list[Example],
+                         seed: int) -> None:
     """Department head weights set to the remit embeddings, so its first logits are the zero-shot
     classifier's: `cos(text, remit) / TEMPERATURE`, with the head reading unnormalised mean-pooled
-    features, scaled by their typical norm on `sample_queries`."""
+    features, scaled by their typical norm on a sample of `examples` (drawn with `seed`, so WiSE-FT
+    rebuilds the same head from the same training data)."""
+    sample = random.Random(seed).sample(examples, min(NORM_SAMPLE, len(examples)))
+    sample_queries = [submission_text(e.text, e.title, model.config.text_prefix) for e in sample] or [
+        model.config.text_prefix]
     head = model.heads["department_classifier"]
     codes = model.config.labels["department"]
     remits = embed(model.encoder, tokenizer, remit_passages(taxonomy, codes), model.config.max_length)

@@ -196,9 +196,7 @@ class Trainer:
         if args.department_head_init == "remits" and "department" in labels:
             from .remit_head import init_department_head
 
-            sample = random.Random(args.seed).sample(self.train_examples, min(64, len(self.train_examples)))
-            init_department_head(model, tokenizer, load_taxonomy(args.taxonomy),
-                                 [submission_text(e.text, e.title, prefix) for e in sample])
+            init_department_head(model, tokenizer, load_taxonomy(args.taxonomy), self.train_examples, args.seed)
         augmentation = AugmentConfig(args.mask_agencies, args.drop_frames, args.noise)
         train_set = encode_examples(self.train_examples, tokenizer, config)
         dev_set = encode_examples(self.dev_examples, tokenizer, config)

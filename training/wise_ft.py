@@ -10,7 +10,6 @@ on shift-dev, then `export` the result (it re-fits calibration on dev).
 
 from __future__ import annotations
 
-import random
 import shutil
 from pathlib import Path
 
@@ -19,7 +18,6 @@ import torch
 from petition_triage.model.base_model import resolve_base_model
 from petition_triage.model.modeling import TriageModel, _load_encoder, load_tokenizer
 from petition_triage.model.taxonomy import load_taxonomy
-from petition_triage.model.text_input import submission_text
 
 from .artifact import PYTORCH_DIR, read_json, update_artifact
 from .data import load_examples
@@ -60,9 +58,8 @@ def wise_ft(model_dir: Path, alpha: float, out: Path) -> dict:
         zero_shot = TriageModel(pretrained, model.config)
         tokenizer = load_tokenizer(base)
         examples = load_examples(artifact["data"])["train"] if artifact.get("data") else []
-        sample = random.Random(0).sample(examples, min(64, len(examples)))
-        init_department_head(zero_shot, tokenizer, load_taxonomy(training_args.get("taxonomy")),
-                             [submission_text(e.text, e.title, model.config.text_prefix) for e in sample] or ["query: "])
+        init_department_head(zero_shot, tokenizer, load_taxonomy(training_args.get("taxonomy")), examples,
+                             training_args.get("seed", 0))
         head = model.heads["department_classifier"]
         head.load_state_dict(interpolate(head.state_dict(), zero_shot.heads["department_classifier"].state_dict(), alpha))
         head_mixed = True
