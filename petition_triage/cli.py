@@ -150,7 +150,7 @@ def _train(args: argparse.Namespace) -> int:
             bf16=args.bf16, device=args.device, patience=args.patience, threads=args.threads,
             cue_heads=tuple(h for h in args.cue_heads.split(",") if h), mask_agencies=args.mask_agencies,
             drop_frames=args.drop_frames, noise=args.noise, department_head_init=args.department_head_init,
-            linear_probe_epochs=args.linear_probe_epochs)
+            linear_probe_epochs=args.linear_probe_epochs, dev_splits=_split_names(args.dev_splits))
         summary = train_command(training_args, args.data, _mapping(args), args.corrections, tuple(args.extra_train))
     except (DataError, FileNotFoundError, ValueError) as exc:  # bad data or options: a message, not a traceback
         print(f"error: {exc}", file=sys.stderr)
@@ -187,6 +187,10 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _split_names(value: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in value.split(",") if name.strip())
+
+
 def _recall_target(value: str) -> float:
     recall = float(value)
     if not 0.5 <= recall < 1.0:
@@ -199,7 +203,8 @@ def _calibrate(args: argparse.Namespace) -> int:
     from petition_triage.training.workflow import calibrate_command
 
     try:
-        summary = calibrate_command(Path(args.model), args.data, _mapping(args), args.high_recall)
+        summary = calibrate_command(Path(args.model), args.data, _mapping(args), args.high_recall,
+                                    _split_names(args.dev_splits) if args.dev_splits else None)
     except (DataError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -385,6 +390,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="learning rate of the heads")
     train.add_argument("--max-length", type=int, default=TrainingArguments.max_length)
     train.add_argument("--patience", type=int, default=TrainingArguments.patience)
+    train.add_argument("--dev-splits", default=",".join(TrainingArguments.dev_splits),
+                       help="comma-separated splits forming dev for early stopping, calibration and the int8 gate "
+                            "(e.g. dev,shift-dev)")
     train.add_argument("--seed", type=int, default=TrainingArguments.seed)
     train.add_argument("--bf16", choices=["auto", "on", "off"], default=TrainingArguments.bf16)
     train.add_argument("--device", default=TrainingArguments.device,
@@ -429,6 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--high-recall", type=_recall_target, metavar="R",
                            help="expected recall of `high` on new cases the threshold aims at (default: the "
                                 "model's current target, 0.92 unless changed); kept by later exports")
+    calibrate.add_argument("--dev-splits", help="comma-separated splits to fit on (default: the model's dev splits)")
     _add_mapping_options(calibrate)
     calibrate.set_defaults(handler=_calibrate)
 

@@ -19,9 +19,10 @@ from petition_triage.model.text_input import head_tail_truncate
 from petition_triage.training.args import TrainingArguments
 from petition_triage.training.artifact import promote
 from petition_triage.training.corpus import read_records, write_records
-from petition_triage.training.data import Example, merge_corrections
+from petition_triage.training.data import ColumnMapping, Example, merge_corrections
 from petition_triage.training.metrics import abstain_threshold, fit_temperature, recall_threshold, softmax
 from petition_triage.training.trainer import IGNORE, multitask_loss
+from petition_triage.training.workflow import load_training_data
 
 DATA = REPO_ROOT / "data_samples"
 
@@ -154,6 +155,24 @@ def test_calibrate_refits_on_the_served_graph(trained_model, small_data, tmp_pat
     write_records(only_train, read_records(small_data / "train.jsonl")[:5])
     assert main(["calibrate", "--model", str(copy), "--data", str(only_train)]) == 2
     assert "has no dev split to calibrate on" in capsys.readouterr().err
+
+
+def test_dev_joins_the_named_splits_for_calibration(trained_model, small_data, tmp_path, capsys):
+    data = tmp_path / "data"
+    shutil.copytree(small_data, data)
+    (data / "shift").mkdir()
+    write_records(data / "shift" / "dev.jsonl", read_records(DATA / "shift" / "dev.jsonl")[:10])
+    copy = tmp_path / "copy"
+    shutil.copytree(trained_model, copy)
+    assert main(["export", "--model", str(copy), "--no-int8"]) == 0
+    assert main(["calibrate", "--model", str(copy), "--data", str(data), "--dev-splits", "dev,shift-dev"]) == 0
+    calibrated_on = json.loads((copy / "artifact.json").read_text())["calibrated_on"]
+    assert (calibrated_on["split"], calibrated_on["examples"]) == ("dev+shift-dev", 34)
+    # A split the data lacks is named, not silently dropped.
+    assert main(["calibrate", "--model", str(copy), "--data", str(small_data), "--dev-splits", "dev,shift-dev"]) == 2
+    assert "dev split(s) shift-dev not in the data" in capsys.readouterr().err
+    train, dev, _ = load_training_data(str(data), ColumnMapping(), None, 0.1, 0, dev_splits=("dev", "shift-dev"))
+    assert len(dev) == 34 and len(train) == 80
 
 
 def test_trainer_file_with_own_columns_and_only_some_labels(tiny_bert_dir, tmp_path):
@@ -319,6 +338,7 @@ def test_train_command_defaults_are_the_training_arguments_defaults():
                  "linear_probe_epochs"):
         assert getattr(parsed, name) == getattr(defaults, name), name
     assert tuple(parsed.cue_heads.split(",")) == defaults.cue_heads
+    assert tuple(parsed.dev_splits.split(",")) == defaults.dev_splits
 
 
 def test_cue_heads_read_max_pooled_tokens_and_old_configs_still_load(trained_model, tmp_path):

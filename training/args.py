@@ -30,6 +30,9 @@ class TrainingArguments:
             AVX-512 BF16.
         device: "auto" (a CUDA GPU where PyTorch sees one, else the CPU), "cpu", or "cuda[:N]".
         dev_fraction: share of the training file held out for dev when no dev file is given.
+        dev_splits: the splits of a data folder that together form dev (early stopping, calibration,
+            the int8 gate). ("dev", "shift-dev") also stops and calibrates on real-style text, where the
+            first corpus's dev alone sets review thresholds for writing the public does not do.
         text_prefix: prepended to every text; None picks "query: " for e5 encoders.
         threads: PyTorch CPU threads; 0 leaves the default.
         cue_heads: heads that also read max-pooled tokens (local cues such as threats); see
@@ -59,6 +62,7 @@ class TrainingArguments:
     bf16: Literal["auto", "on", "off"] = "auto"
     device: str = "auto"
     dev_fraction: float = 0.1
+    dev_splits: tuple[str, ...] = ("dev",)
     text_prefix: str | None = None
     threads: int = 0
     cue_heads: tuple[str, ...] = ("risk", "reasons")

@@ -6,6 +6,7 @@ import json
 import logging
 import random
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -195,6 +196,17 @@ def label_targets(examples: list[Example], labels: dict[str, list[str]]) -> dict
             targets[head] = np.array([index.get(e.labels[head], IGNORE) if e.labels[head] else IGNORE
                                       for e in examples], dtype=np.int64)
     return targets
+
+
+def dev_examples(splits: dict[str, list[Example]], names: Sequence[str]) -> list[Example] | None:
+    """The named splits joined as one dev set; None when the data has none of them (a single file)."""
+    found = [name for name in names if name in splits]
+    if not found:
+        return None
+    missing = [name for name in names if name not in splits]
+    if missing:
+        raise DataError(f"dev split(s) {', '.join(missing)} not in the data (it has {', '.join(sorted(splits))})")
+    return [e for name in found for e in splits[name]]
 
 
 def split_off_dev(examples: list[Example], fraction: float, seed: int) -> tuple[list[Example], list[Example]]:

@@ -21,8 +21,8 @@ from petition_triage.model.text_input import encode_batch, submission_text
 from .args import TrainingArguments
 from .artifact import (HEADS_GATED, PYTORCH_DIR, command_line, data_hash, fit_calibration, read_json,
                        record_metrics, save_trained, update_artifact, write_json, write_model_card)
-from .data import (ColumnMapping, DataError, Example, label_targets, load_examples, merge_corrections, read_corrections,
-                   split_off_dev)
+from .data import (ColumnMapping, DataError, Example, dev_examples, label_targets, load_examples, merge_corrections,
+                   read_corrections, split_off_dev)
 from .evaluation import evaluate_logits, evaluate_model_dir, write_reports
 from .trainer import Trainer, resolve_device
 
@@ -38,8 +38,10 @@ INT8_VARIANTS = {
 
 
 def load_training_data(data: str, mapping: ColumnMapping, corrections: str | None, dev_fraction: float,
-                       seed: int, extra_train: tuple[str, ...] = ()) -> tuple[list[Example], list[Example], list[Example]]:
-    """Train, dev and test examples; `extra_train` files are added to train only, so dev and test stay fixed."""
+                       seed: int, extra_train: tuple[str, ...] = (), dev_splits: tuple[str, ...] = ("dev",),
+                       ) -> tuple[list[Example], list[Example], list[Example]]:
+    """Train, dev and test examples; `extra_train` files are added to train only, so dev and test stay fixed.
+    Dev is the `dev_splits` of a data folder joined, or a share of train where the data has none."""
     splits = load_examples(data, mapping)
     train = splits["train"]
     for path in extra_train:
@@ -48,7 +50,7 @@ def load_training_data(data: str, mapping: ColumnMapping, corrections: str | Non
         train = train + extra
     if corrections:
         train = merge_corrections(train, read_corrections(corrections))
-    dev = splits.get("dev")
+    dev = dev_examples(splits, dev_splits)
     if dev is None:
         train, dev = split_off_dev(train, dev_fraction, seed)
     return train, dev, splits.get("test", [])
@@ -65,7 +67,8 @@ def refuse_known_ids(base: list[Example], extra: list[Example], source: str) -> 
 
 def train_command(args: TrainingArguments, data: str, mapping: ColumnMapping, corrections: str | None,
                   extra_train: tuple[str, ...] = ()) -> dict:
-    train, dev, _ = load_training_data(data, mapping, corrections, args.dev_fraction, args.seed, extra_train)
+    train, dev, _ = load_training_data(data, mapping, corrections, args.dev_fraction, args.seed, extra_train,
+                                       args.dev_splits)
     out = Path(args.output_dir)
     sources = [Path(data), *map(Path, extra_train)] + ([Path(corrections)] if corrections else [])
     provenance = {"data": data, "extra_train": list(extra_train), "corrections": corrections,
@@ -126,7 +129,8 @@ def export_command(model_dir: Path, dev_data: str | None, mapping: ColumnMapping
     artifact = read_json(model_dir / "artifact.json")
     train_data = artifact.get("data")
     training_splits = load_examples(train_data, mapping) if train_data and Path(train_data).exists() else {}
-    dev = (load_examples(dev_data, mapping) if dev_data else training_splits).get("dev") or []
+    dev_splits = trained_dev_splits(artifact)
+    dev = dev_examples(load_examples(dev_data, mapping) if dev_data else training_splits, dev_splits) or []
     sample = [submission_text(e.text, e.title, model.config.text_prefix) for e in dev[:16]] or ["测试文本"]
     diff = max_abs_difference(model, fp32, encode_batch(tokenizer, sample, model.config.max_length), tokenizer.pad_token_id)
     if max(diff.values()) > 1e-3:
@@ -172,7 +176,7 @@ def export_command(model_dir: Path, dev_data: str | None, mapping: ColumnMapping
                 stale.unlink()
     update_artifact(model_dir, onnx_file=chosen, quantization={"decision": decision, **summary})
     if dev:
-        save_calibration(model_dir, calibration, dev_data or train_data, len(dev), chosen)
+        save_calibration(model_dir, calibration, dev_data or train_data, len(dev), chosen, dev_splits)
     write_json(model_dir / "export_report.json", {"chosen": chosen, "decision": decision, **summary})
     write_model_card(model_dir)
     return {"chosen": chosen, "decision": decision, **summary}
@@ -183,39 +187,48 @@ def _high_risk_recall(model_dir: Path) -> float:
     return Calibration.from_dict(read_json(model_dir / "calibration.json")).high_risk_recall
 
 
+def trained_dev_splits(artifact: dict) -> tuple[str, ...]:
+    """The splits a model was trained with as dev; export and calibration use the same."""
+    return tuple((artifact.get("training_args") or {}).get("dev_splits") or ("dev",))
+
+
 def calibrate_command(model_dir: Path, data: str | None, mapping: ColumnMapping,
-                      high_recall: float | None = None) -> dict:
+                      high_recall: float | None = None, dev_splits: tuple[str, ...] | None = None) -> dict:
     """Refits `calibration.json` on a dev split with the graph the model directory serves: after a
     change to the decision rule, to fit the quantized graph rather than the fp32 one export used, or
-    to aim the `high` threshold at another expected recall (`high_recall`; default: the model's)."""
+    to aim the `high` threshold at another expected recall (`high_recall`; default: the model's).
+    `dev_splits`: the splits to fit on (default: those the model was trained with as dev)."""
     artifact = read_json(model_dir / "artifact.json")
+    dev_splits = dev_splits or trained_dev_splits(artifact)
     source = data or artifact.get("data")
     if not source or not Path(source).exists():
         raise DataError(f"no dev data: give --data (the model's training data {source!r} is not here)")
-    dev = load_examples(source, mapping).get("dev")
+    dev = dev_examples(load_examples(source, mapping), dev_splits)
     if not dev:
         raise DataError(f"{source} has no dev split to calibrate on")
     before = read_json(model_dir / "calibration.json")
-    calibration = refit_calibration(model_dir, dev, source, high_recall)
+    calibration = refit_calibration(model_dir, dev, source, high_recall, dev_splits)
     write_model_card(model_dir)
     return {"before": before, "after": calibration.to_dict(), "dev_examples": len(dev)}
 
 
-def refit_calibration(model_dir: Path, dev: list[Example], source: str, high_recall: float | None = None) -> Calibration:
+def refit_calibration(model_dir: Path, dev: list[Example], source: str, high_recall: float | None = None,
+                      dev_splits: tuple[str, ...] = ("dev",)) -> Calibration:
     """Fits `calibration.json` on dev logits of the graph the directory serves and records where."""
     served = OnnxTriageModel(model_dir)
     texts, titles = [e.text for e in dev], [e.title for e in dev]
     calibration = fit_calibration(served.logits(texts, titles), label_targets(dev, served.labels), served.labels,
                                   urgent_cue_mask(texts, titles),
                                   high_recall if high_recall is not None else _high_risk_recall(model_dir))
-    save_calibration(model_dir, calibration, source, len(dev), served.onnx_file)
+    save_calibration(model_dir, calibration, source, len(dev), served.onnx_file, dev_splits)
     return calibration
 
 
-def save_calibration(model_dir: Path, calibration: Calibration, source: str, dev_examples: int, onnx_file: str) -> None:
+def save_calibration(model_dir: Path, calibration: Calibration, source: str, dev_examples: int, onnx_file: str,
+                     dev_splits: tuple[str, ...] = ("dev",)) -> None:
     """Writes `calibration.json` and records in the artifact the dev data and graph it was fitted on."""
     write_json(model_dir / "calibration.json", calibration.to_dict())
-    update_artifact(model_dir, calibrated_on={"data": str(source), "split": "dev", "examples": dev_examples,
+    update_artifact(model_dir, calibrated_on={"data": str(source), "split": "+".join(dev_splits), "examples": dev_examples,
                                               "onnx_file": onnx_file})
 
 
