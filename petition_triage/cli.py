@@ -11,6 +11,7 @@ from pathlib import Path
 from .config import REPO_ROOT, get_settings
 from .logs import setup_logging
 from .training.args import TrainingArguments
+from .training.duplicate_plan import PRESETS as DUPLICATE_PRESETS
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -88,9 +89,32 @@ def _data_plan(args: argparse.Namespace) -> int:
     from petition_triage.training.corpus_plan import draw_plan, preset, write_plan
 
     out = Path(args.out)
-    slots = draw_plan(preset(args.preset, out.parent))
+    if args.preset in DUPLICATE_PRESETS:
+        from petition_triage.training.duplicate_plan import draw_families, families_preset
+
+        slots = draw_families(families_preset(args.preset))
+    else:
+        slots = draw_plan(preset(args.preset, out.parent))
     write_plan(out, slots)
     print(f"{len(slots)} slots drawn into {out}")
+    return 0
+
+
+def _data_merge_families(args: argparse.Namespace) -> int:
+    from petition_triage.training.corpus import read_records, write_records
+    from petition_triage.training.duplicate_plan import merge_families
+
+    texts = {t["id"]: t for path in args.texts for t in read_records(Path(path))}
+    splits, problems = merge_families([slot for plan in args.plan for slot in read_records(Path(plan))], texts)
+    for problem in problems:
+        print("ERROR:", problem, file=sys.stderr)
+    if problems:
+        return 1
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for split, records in splits.items():
+        write_records(out / f"{split}.jsonl", records)
+        print(f"{split}: {len(records)} records, {len({r['family'] for r in records})} families")
     return 0
 
 
@@ -360,9 +384,16 @@ def build_parser() -> argparse.ArgumentParser:
     card.set_defaults(handler=_data_card)
     plan = data.add_parser("plan", help="draw the labels and writing conditions of records before writing them")
     plan.add_argument("--out", required=True, help="plan JSONL to write")
-    plan.add_argument("--preset", required=True, choices=["shift", "shift-long", "v2", "v2b"],
-                      help="which committed plan to draw (training/corpus_plan.py: preset)")
+    plan.add_argument("--preset", required=True, choices=["shift", "shift-long", "v2", "v2b", *DUPLICATE_PRESETS],
+                      help="which committed plan to draw (training/corpus_plan.py: preset; dup-*: "
+                           "training/duplicate_plan.py)")
     plan.set_defaults(handler=_data_plan)
+    families = data.add_parser("merge-families",
+                               help="join a dup-families plan and its texts into train/dev/test duplicate pairs")
+    families.add_argument("--plan", required=True, action="append", help="plan JSONL (repeatable)")
+    families.add_argument("texts", nargs="+", help="JSONL files of written texts ({id, title, text} per line)")
+    families.add_argument("--out", required=True, help="folder for train.jsonl, dev.jsonl and test.jsonl")
+    families.set_defaults(handler=_data_merge_families)
     merge = data.add_parser("merge", help="join a plan and the texts written for it into corpus records")
     merge.add_argument("--plan", required=True)
     merge.add_argument("texts", nargs="+", help="JSONL files of written texts, one per writer, named WRITER.jsonl")

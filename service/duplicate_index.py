@@ -7,6 +7,9 @@ replaces the one held. Candidates come from four stages, each cheap at 100,000 c
 
     exact     the normalised text's hash
     lexical   MinHash LSH over the words (datasketch): copies and light edits
+    terms     the most rare words in common (an inverted index, IDF-weighted): a re-telling through
+              another channel, or another person's letter about the same estate, shares the names of
+              its objects, places and sums though the wording and the embedding differ
     semantic  the nearest embeddings (one matrix product)
     contact   the same hashed phone / ID number or name
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from array import array
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +36,10 @@ from .fingerprints import MINHASH_PERMUTATIONS, Fingerprint, minhash_of
 from .tables import Case, CaseFingerprint
 
 SEMANTIC_NEIGHBOURS = 20
+TERM_NEIGHBOURS = 20
+# A word in more cases than this (小区, 工资, 2025) says little about one matter: its posting list stops
+# growing and the terms stage skips it, which bounds both memory and the cost of a search.
+TERM_MAX_CASES = 1000
 # A common name (王女士) can match thousands of cases; the most recent ones are the likely duplicates.
 PERSON_CANDIDATES = 50
 LSH_THRESHOLD = 0.5
@@ -67,6 +75,7 @@ class DuplicateIndex:
         self._row_of: dict[str, int] = {}
         self._by_text: dict[str, list[int]] = {}
         self._by_person: dict[str, list[int]] = {}
+        self._by_term: dict[str, array] = {}
         self._lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=MINHASH_PERMUTATIONS)
         self._max_seq = 0
 
@@ -101,6 +110,12 @@ class DuplicateIndex:
         self._by_text.setdefault(fp.text_hash, []).append(row)
         for key in fp.contacts | fp.names:
             self._by_person.setdefault(key, []).append(row)
+        for term in fp.terms:
+            posting = self._by_term.get(term)
+            if posting is None:
+                posting = self._by_term[term] = array("i")
+            if len(posting) <= TERM_MAX_CASES:
+                posting.append(row)
         if fp.terms:
             self._lsh.insert(case_id, minhash_of(hashvalues=fp.minhash), check_duplication=False)
 
@@ -164,6 +179,8 @@ class DuplicateIndex:
         if fp.terms:
             for case_id in self._lsh.query(minhash_of(hashvalues=fp.minhash)):
                 found.setdefault(self._row_of[case_id], []).append("lexical")
+        for row in self._rare_term_neighbours(fp.terms, n):
+            found.setdefault(row, []).append("terms")
         if comparable.any():
             similarity = np.where(comparable, self._embeddings[:n, :len(fp.embedding)] @ fp.embedding, -np.inf)
             k = min(neighbours, int(comparable.sum()))
@@ -174,6 +191,19 @@ class DuplicateIndex:
                 if "contact" not in found.setdefault(row, []):
                     found[row].append("contact")
         return {row: stages for row, stages in found.items() if comparable[row]}
+
+    def _rare_term_neighbours(self, terms: tuple[str, ...], n: int) -> list[int]:
+        """The rows sharing the most inverse-document-frequency weight of the query's indexed words."""
+        postings = [p for p in (self._by_term.get(t) for t in terms) if p is not None and len(p) <= TERM_MAX_CASES]
+        if not postings or n == 0:
+            return []
+        lengths = np.array([len(p) for p in postings])
+        rows = np.concatenate([np.frombuffer(p, dtype=np.int32) for p in postings])
+        weight = np.bincount(rows, np.repeat(np.log((n + 1) / (lengths + 1)), lengths), minlength=n)
+        k = min(TERM_NEIGHBOURS, int((weight > 0).sum()))
+        if k == 0:
+            return []
+        return [int(row) for row in np.argpartition(-weight, k - 1)[:k] if weight[row] > 0]
 
     def search(self, fp: Fingerprint, scorer: DuplicateScorer, limit: int = 10,
                exclude: str | None = None) -> list[Match]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from .places import code_relation
 logger = logging.getLogger(__name__)
 
 SCORER_NAME = "duplicate_scorer.json"
+_DIGIT = re.compile(r"\d")
 CLASSES = ("none", "duplicate", "related")
 # A word rarer than this (in IDF) is specific to a matter: a place, a company, an estate.
 RARE_IDF = 5.0
@@ -34,7 +36,7 @@ _PERSONAL = ("semantic", "lexical", "containment", "rare_shared", "type_overlap"
 FEATURES = (
     "semantic", "lexical", "containment", "rare_shared", "contact_same", "contact_differs", "name_same",
     "name_differs", "type_overlap", "department_overlap", "follow_up_cue", "other_matter_cue", "time_apart",
-    "place_same", "place_differs", *(f"person_x_{name}" for name in _PERSONAL),
+    "place_same", "place_differs", "numbers_shared", *(f"person_x_{name}" for name in _PERSONAL),
 )
 CONTACT_FEATURES = ("contact_same", "contact_differs", "name_same", "name_differs",
                     *(f"person_x_{name}" for name in _PERSONAL))
@@ -78,6 +80,7 @@ def pair_evidence(a: Fingerprint, b: Fingerprint, idf: dict[str, float], default
         "follow_up_cue": "follow_up" in a.cues | b.cues, "other_matter_cue": "other_matter" in a.cues | b.cues,
         "time_apart": time_apart(days),
         "place_same": place == "same", "place_differs": place == "differs",
+        "numbers_shared": numbers_shared(a.terms, b.terms),
     }
     person = float(contact_same or name_same)
     for name in _PERSONAL:
@@ -86,6 +89,15 @@ def pair_evidence(a: Fingerprint, b: Fingerprint, idf: dict[str, float], default
     return PairEvidence(semantic, lexical, shared[:8], contact_same, name_same, features,
                         containment=values["containment"],
                         same_place={"same": True, "differs": False}.get(place), days_apart=days)
+
+
+def numbers_shared(a: tuple[str, ...], b: tuple[str, ...]) -> float:
+    """The share of the shorter text's numbers (sums, dates, house numbers) the other has too. One person
+    re-telling a matter repeats their own sums and dates; another person on the same issue has others."""
+    first, second = {t for t in a if _DIGIT.search(t)}, {t for t in b if _DIGIT.search(t)}
+    if not first or not second:
+        return 0.0
+    return len(first & second) / min(len(first), len(second))
 
 
 def without_contacts(features: np.ndarray) -> np.ndarray:
@@ -130,11 +142,16 @@ class DuplicateScorer:
         return e / e.sum(axis=1, keepdims=True)
 
     def judge(self, probabilities: np.ndarray) -> str:
-        """`duplicate`, `related` or `none` for one pair's probabilities."""
+        """`duplicate`, `related` or `none` for one pair's probabilities.
+
+        `related` reads the probability that the two are about one matter at all (duplicate or related):
+        text tells "about the same thing" far better than "by the same person" (on the real-style dev
+        pairs without contacts, 0.84 precision at 0.82 recall against at most 0.50 precision for
+        `related` alone), and a re-send the duplicate threshold leaves out still belongs to its issue."""
         p_dup, p_rel = probabilities[CLASSES.index("duplicate")], probabilities[CLASSES.index("related")]
         if p_dup >= self.thresholds["duplicate"]:
             return "duplicate"
-        if p_rel >= self.thresholds["related"]:
+        if p_dup + p_rel >= self.thresholds["related"]:
             return "related"
         return "none"
 

@@ -99,6 +99,13 @@ def duplicate_sample(out: Path) -> Path:
         chosen += [r for r in records if r["id"] in linked - ids][:20]
         chosen += [r for r in records if not r["duplicate_group"] and r["id"] not in linked][:20]
         write_records(out / f"{split}.jsonl", chosen)
+        # Whole real-style families, and a few unrelated letters for the hot-issue mix.
+        families = read_records(REPO_ROOT / "data_samples" / "duplicates" / f"{split}.jsonl")
+        kept = list(dict.fromkeys(r["family"] for r in families))[:8]
+        (out / "duplicates").mkdir(exist_ok=True)
+        write_records(out / "duplicates" / f"{split}.jsonl", [r for r in families if r["family"] in kept])
+    (out / "shift").mkdir(exist_ok=True)
+    write_records(out / "shift" / "test.jsonl", read_records(REPO_ROOT / "data_samples" / "shift" / "test.jsonl")[:20])
     return out
 
 

@@ -171,7 +171,7 @@ def test_committed_plans_are_what_their_presets_draw(tmp_path):
     import shutil
 
     shutil.copy(DATA / "plans" / "v2.jsonl", tmp_path / "v2.jsonl")  # v2b is drawn from v2's concentration
-    for name in ("shift", "shift-long", "v2", "v2b"):
+    for name in ("shift", "shift-long", "v2", "v2b", "dup-families", "dup-issues"):
         assert main(["data", "plan", "--preset", name, "--out", str(tmp_path / f"{name}.jsonl")]) == 0
         assert (tmp_path / f"{name}.jsonl").read_text(encoding="utf-8") == \
             (DATA / "plans" / f"{name}.jsonl").read_text(encoding="utf-8"), name
@@ -205,3 +205,54 @@ def test_a_growing_shift_set_keeps_every_record_in_its_split():
         assert {r["id"] for r in splits[name]} <= {r["id"] for r in grown[name]}
     assert sum(len(rows) for rows in grown.values()) == 60
     assert next(r for r in grown["test"] if r["id"] == rewritten["id"])["text"] == rewritten["text"]
+
+
+def test_duplicate_families_draw_roles_first_and_keep_each_family_in_one_split():
+    from petition_triage.training.duplicate_plan import FamilyPlanConfig, draw_families
+
+    slots = draw_families(FamilyPlanConfig(families=60, writers=["d8", "d9"], seed=5))
+    families: dict[str, list[dict]] = {}
+    for slot in slots:
+        families.setdefault(slot["family"], []).append(slot)
+    assert len(families) == 60
+    for members in families.values():
+        first = members[0]
+        assert first["role"] == "first" and len({m["split"] for m in members}) == 1
+        assert len({m["writer"] for m in members}) == 1  # one writer plays every person of a family
+        for dup in (m for m in members if m["role"] == "duplicate"):
+            assert dup["labels"] == first["labels"] and dup["submitted_at"] >= first["submitted_at"]
+            if dup["contact_mode"] == "none":
+                assert not any(dup["submitter"].values())
+        for negative in (m for m in members if m["role"] == "negative" and m["same_writer"]):
+            assert negative["submitter"] == first["submitter"]  # the same person: contacts must not decide
+    assert {s["role"] for s in slots} == {"first", "duplicate", "related", "negative"}
+    assert {s["split"] for s in slots} == {"train", "dev", "test"}
+
+
+def test_merged_families_link_duplicates_and_related_and_copy_verbatim_reposts():
+    from petition_triage.training.duplicate_plan import merge_families
+
+    common = {"family": "dp-f001", "split": "test", "writer": "d1", "channel": "web",
+              "region": {"province": "河南省", "city": "郑州市", "county": "金水区"},
+              "labels": {"type": "demand", "department": "housing", "risk": "normal", "risk_reasons": []},
+              "submitter": {"name": None, "phone": None, "id_number": None}, "submitted_at": "2025-05-01T10:00:00+08:00"}
+    slots = [{**common, "id": "dp-f001-a", "role": "first"},
+             {**common, "id": "dp-f001-d1", "role": "duplicate", "form": "verbatim"},
+             {**common, "id": "dp-f001-r1", "role": "related"},
+             {**common, "id": "dp-f001-n1", "role": "negative", "same_writer": True},
+             {**common, "family": "dp-f002", "id": "dp-f002-a", "role": "first"}]
+    texts = {"dp-f001-a": {"title": "锦华苑3号楼电梯坏了", "text": "锦华苑3号楼电梯从8月12日坏到现在，物业说等配件。"},
+             "dp-f001-r1": {"title": None, "text": "我也住锦华苑，3号楼电梯停了一个多月，我妈82岁下不了楼。"},
+             "dp-f001-n1": {"title": None, "text": "锦华苑地下车库的月租从150涨到260元，没开业主大会。"},
+             "dp-f002-a": {"title": None, "text": "一个没有写出任何重复件的家庭不进入数据。"}}
+    splits, problems = merge_families(slots, texts)
+    assert problems == []
+    test = {r["id"]: r for r in splits["test"]}
+    assert set(test) == {"dp-f001-a", "dp-f001-d1", "dp-f001-r1", "dp-f001-n1"}
+    assert test["dp-f001-d1"]["text"] == test["dp-f001-a"]["text"]
+    assert test["dp-f001-a"]["duplicate_group"] == test["dp-f001-d1"]["duplicate_group"] == "dp-f001"
+    assert test["dp-f001-r1"]["related"] == [{"id": "dp-f001-a", "kind": "same_issue"}]
+    assert test["dp-f001-n1"]["duplicate_group"] is None
+    assert test["dp-f001-n1"]["related"] == [{"id": "dp-f001-a", "kind": "same_person_other_matter"}]
+    for record in test.values():
+        assert check_record(record, load_taxonomy())[1] == [], record["id"]

@@ -89,6 +89,21 @@ def test_index_proposes_candidates_from_every_stage():
     assert len(index) == 3
 
 
+def test_terms_stage_finds_a_retelling_the_embedding_misses(monkeypatch):
+    import petition_triage.service.duplicate_index as duplicate_index
+
+    monkeypatch.setattr(duplicate_index, "TERM_MAX_CASES", 10)
+    index = DuplicateIndex()
+    query_embedding = _unit(50)
+    index.add("first", fingerprint(LETTER, None, -query_embedding, {}, "s"))
+    for i in range(30):  # every one shares 补偿款 with the query, too common to propose anything
+        index.add(f"other-{i}", fingerprint(f"第{i}号楼的补偿款", None, _unit(100 + i), {}, "s"))
+    retold = fingerprint("马福祥反映化隆县修路征地的补偿款只发了一半", None, query_embedding, {}, "s")
+    found = {index._ids[row]: stages for row, stages in index.candidates(retold, neighbours=1).items()}
+    assert "terms" in found["first"] and "semantic" not in found["first"]
+    assert not any("terms" in stages for case_id, stages in found.items() if case_id != "first")
+
+
 def test_scorer_judges_pairs_and_round_trips(tmp_path):
     scorer = hand_scorer()
     a = fingerprint(LETTER, None, _unit(0), {"phone": "13900001234"}, "s")
@@ -211,6 +226,13 @@ def test_fitted_scorer_is_measured_on_held_out_splits(tiny_model_dir):
         assert 0 <= report["combined_duplicates"]["precision"] <= 1
         assert report["candidates_recall_duplicates"] > 0.5, "candidate stages miss most duplicates"
     assert scorer.report["fit_pairs"] > 0
+    # The real-style families: measured with contacts removed, re-posts and hot issues on a mix.
+    assert scorer.report["corpora"] == ["first corpus", "real-style"]
+    for split in ("real-style test", "real-style test, contacts removed"):
+        assert scorer.report["splits"][split]["combined_duplicates"]["gold"] > 0
+    assert scorer.report["reposts"]["pairs"] > 0 and 0 <= scorer.report["reposts"]["recall"] <= 1
+    hot = scorer.report["hot_issues"]
+    assert hot["unrelated_letters"] > 0 and 0 < hot["largest_cluster_share"] <= 1
 
 
 @pytest.fixture

@@ -149,11 +149,14 @@ def write_model_card(out_dir: Path) -> None:
         if report.get("measured_on"):
             lines.append(f"\nMeasured on {report['measured_on']}, file `{report.get('onnx_file')}`.")
         lines.append("")
-    duplicates = read_json(out_dir / "duplicate_scorer.json").get("report", {}).get("splits", {})
+    scorer_report = read_json(out_dir / "duplicate_scorer.json").get("report", {})
+    duplicates = scorer_report.get("splits", {})
     if duplicates:
         lines += ["## Duplicate search", "", "The duplicate scorer (`duplicate_scorer.json`) was fitted on the train "
-                  "and dev splits' duplicate groups and related pairs, its regularisation and thresholds chosen on "
-                  "out-of-fold probabilities (folds grouped by matter); the test split was never seen. "
+                  "and dev splits' duplicate groups and related pairs (" + " and ".join(
+                      scorer_report.get("corpora", ["first corpus"])) + "), its regularisation and thresholds "
+                  "chosen on out-of-fold probabilities (folds grouped by matter); the test splits were never seen. "
+                  "'Contacts removed': searched afresh with every phone, ID number and name taken away. "
                   "Pairwise figures:", "",
                   "| split | duplicates precision | duplicates recall | related precision | related recall |",
                   "|---|---|---|---|---|"]
@@ -162,6 +165,15 @@ def write_model_card(out_dir: Path) -> None:
             lines.append(f"| {name} | {d['precision']:.3f} | {d['recall']:.3f} | {rel['precision']:.3f} | "
                          f"{rel['recall']:.3f} |")
         lines.append("")
+        reposts, hot = scorer_report.get("reposts"), scorer_report.get("hot_issues")
+        if reposts:
+            lines += [f"Verbatim and near-verbatim re-posts (character 3-gram Jaccard ≥ {reposts['min_jaccard']}, "
+                      f"contacts removed): {reposts['found']} of {reposts['pairs']} found as duplicates.", ""]
+        if hot:
+            lines += [f"Hot issues on a realistic mix ({hot['records']} records, {hot['unrelated_letters']} of them "
+                      f"unrelated letters): {hot['clusters_shown']} clusters shown, purity {hot['purity']:.3f}, "
+                      f"largest cluster {hot['largest_cluster_share']:.1%} of all records, "
+                      f"{hot['clusters_without_a_majority_issue']} without a majority issue.", ""]
     lines += [
         "## Intended use", "",
         "Triage support for petition and hotline intake staff: it proposes a routing and flags cases to look at first. "

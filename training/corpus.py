@@ -18,7 +18,7 @@ from petition_triage.model.taxonomy import Taxonomy, load_taxonomy
 from petition_triage.service.components import components
 from petition_triage.service.fingerprints import char_shingles
 
-from .data import SHIFT_DIR, SHIFT_SPLITS
+from .data import DUPLICATES_DIR, SHIFT_DIR, SHIFT_SPLITS
 from .shortcut_audit import AuditBounds, audit, audit_problems, writer_of
 from .text_profile import REAL_PROFILE, profile, profile_problems
 
@@ -84,6 +84,10 @@ class Record(BaseModel):
     hard_case: str | None
     # Who wrote the record (stored since corpus v2; older records carry it in their id prefix).
     writer: str | None = None
+    # Duplicate families (data_samples/duplicates/, training/duplicate_plan.py): the matter a record
+    # is told about and its part in it.
+    family: str | None = None
+    role: Literal["first", "duplicate", "related", "negative"] | None = None
 
     @field_validator("text")
     @classmethod
@@ -240,7 +244,8 @@ def check_record(r: dict, taxonomy: Taxonomy) -> tuple[Record | None, list[str]]
 
 
 def read_corpus(directory: Path) -> tuple[dict[str, list[dict]], list[str]]:
-    """Every split of a corpus folder: train/dev/test, and shift-dev/shift-test where `shift/` exists."""
+    """Every split of a corpus folder: train/dev/test, shift-dev/shift-test where `shift/` exists, and
+    duplicates-train/-dev/-test where `duplicates/` does."""
     splits: dict[str, list[dict]] = {}
     missing = []
     for split in SPLITS:
@@ -256,6 +261,10 @@ def read_corpus(directory: Path) -> tuple[dict[str, list[dict]], list[str]]:
                 splits[split] = read_records(path)
             else:
                 missing.append(f"missing shift split file {path}")
+    for split in SPLITS:
+        path = directory / DUPLICATES_DIR / f"{split}.jsonl"
+        if path.exists():
+            splits[f"{DUPLICATES_DIR}-{split}"] = read_records(path)
     return splits, missing
 
 

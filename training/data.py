@@ -25,6 +25,9 @@ SPLITS = ("train", "dev", "test")
 # is reported, never used. Split name -> file stem inside SHIFT_DIR.
 SHIFT_DIR = "shift"
 SHIFT_SPLITS = {"shift-dev": "dev", "shift-test": "test"}
+# Real-style duplicate families (training/duplicate_plan.py) for fitting and measuring duplicate search
+# only: their own train/dev/test files, named "duplicates-<split>" where read with the corpus.
+DUPLICATES_DIR = "duplicates"
 
 
 class DataError(ValueError):

@@ -9,8 +9,10 @@ on cases the scorer never saw.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,13 +25,14 @@ from petition_triage.model.inference import EMBEDDING_OUTPUT, OnnxTriageModel
 from petition_triage.service.duplicate_index import DuplicateIndex
 from petition_triage.service.duplicate_scorer import (CLASSES, FEATURES, DuplicateScorer, pair_evidence,
                                                       without_contacts)
-from petition_triage.service.components import components
+from petition_triage.service.components import components, dense_clusters
 from petition_triage.service.duplicate_store import model_labels
-from petition_triage.service.fingerprints import Fingerprint, fingerprint, idf_table
+from petition_triage.service.fingerprints import Fingerprint, char_shingles, fingerprint, idf_table
 from petition_triage.service.places import extract_place
 
 from .artifact import write_model_card
 from .corpus import read_records
+from .data import DUPLICATES_DIR, SHIFT_DIR, SHIFT_SPLITS
 
 logger = logging.getLogger(__name__)
 
@@ -197,8 +200,13 @@ def fit_scorer(pairs: SplitPairs, idf: dict[str, float], default_idf: float,
     _, _, strength, threshold, out_of_fold = max(candidates, key=lambda c: c[:2])
     scorer = _scorer_from(_classifier(strength, seed).fit(pairs.features, pairs.gold), idf, default_idf)
     scorer.thresholds["duplicate"] = threshold
-    scorer.thresholds["related"], _ = threshold_at_precision(out_of_fold[:, related], pairs.gold == related,
-                                                             len(pairs.gold_related), TARGET_RELATED_PRECISION)
+    # `related` is judged on P(duplicate) + P(related) among the pairs not already duplicates: precise
+    # when the two are about one matter, by one person or by several.
+    rest = out_of_fold[:, duplicate] < threshold
+    linked = pairs.gold != CLASSES.index("none")
+    scorer.thresholds["related"], _ = threshold_at_precision(
+        (out_of_fold[:, duplicate] + out_of_fold[:, related])[rest], linked[rest], int(linked[rest].sum()),
+        TARGET_RELATED_PRECISION)
     scorer.report["regularisation_c"] = strength
     return scorer, out_of_fold
 
@@ -248,6 +256,8 @@ def evaluate_scorer(scorer: DuplicateScorer, split: SplitPairs,
     combined_rel = {p for p, j in zip(split.pairs, judged) if j == "related"}
     report = {"combined_duplicates": precision_recall(combined_dup, split.gold_duplicates),
               "combined_related": precision_recall(combined_rel, split.gold_related),
+              # Related links between cases of one matter: gold related, or a duplicate judged related.
+              "combined_related_same_matter": precision_recall(combined_rel, split.gold_related | split.gold_duplicates),
               "candidates_recall_duplicates": precision_recall(set(split.pairs), split.gold_duplicates)["recall"]}
     semantic = split.features[:, FEATURES.index("semantic")] if len(split.pairs) else np.zeros(0)
     for stage in ("exact", "lexical", "contact"):
@@ -259,44 +269,138 @@ def evaluate_scorer(scorer: DuplicateScorer, split: SplitPairs,
     return report
 
 
+REPOST_JACCARD = 0.6  # character 3-gram Jaccard from which a duplicate is a verbatim or near-verbatim re-post
+HOT_ISSUE_MIN_SUBMITTERS = 3  # as `duplicate_store.hot_issues` shows them
+
+
+@dataclass
+class Corpus:
+    """One labelled corpus's splits with their fingerprints."""
+
+    name: str
+    records: dict[str, list[dict]]
+    fingerprints: dict[str, list[Fingerprint]]
+
+
+def load_corpus(name: str, directory: Path, model: OnnxTriageModel) -> Corpus:
+    records = {split: read_records(directory / f"{split}.jsonl") for split in ("train", "dev", "test")
+               if (directory / f"{split}.jsonl").exists()}
+    if "train" not in records or "dev" not in records:
+        raise ValueError(f"{directory} needs train.jsonl and dev.jsonl with duplicate groups and related pairs")
+    return Corpus(name, records, {split: corpus_fingerprints(model, rows) for split, rows in records.items()})
+
+
 def fit_duplicate_scorer(model_dir: Path, data_dir: Path, contact_dropout: bool = False) -> DuplicateScorer:
     """Fits, thresholds and measures the scorer, and saves it into the model directory.
 
+    Fitted on the train and dev pairs of the corpus and, where `data_dir/duplicates/` holds them, of the
+    real-style duplicate families, whose re-sends through other channels mostly share no contact with
+    the first submission: there the scorer learns duplicates from text, places and time.
+
     `contact_dropout`: fit on every pair also with its contacts removed (`with_contact_dropout`). On the
-    first corpus, whose related pairs are the same issue told by other people, this cost recall with
-    contacts (test 0.927 -> 0.833) and found 12.5% of duplicates without them: text that tells a
-    person's own re-submission from another person's letter about the same issue is what it needs."""
+    first corpus alone, whose related pairs are the same issue told by other people, this cost recall with
+    contacts (test 0.927 -> 0.833) and found 12.5% of duplicates without them."""
     model = OnnxTriageModel(model_dir)
-    splits = {name: read_records(data_dir / f"{name}.jsonl") for name in ("train", "dev", "test")
-              if (data_dir / f"{name}.jsonl").exists()}
-    if "train" not in splits or "dev" not in splits:
-        raise ValueError(f"{data_dir} needs train.jsonl and dev.jsonl with duplicate groups and related pairs")
-    fps = {name: corpus_fingerprints(model, records) for name, records in splits.items()}
-    idf, default_idf = idf_table(fp.terms for fp in fps["train"])
-    pairs = {name: candidate_pairs(fps[name], splits[name], idf, default_idf) for name in splits}
-    given = merged_pairs(pairs["train"], pairs["dev"])
+    corpora = [load_corpus("first corpus", data_dir, model)]
+    if (data_dir / DUPLICATES_DIR / "train.jsonl").exists():
+        corpora.append(load_corpus("real-style", data_dir / DUPLICATES_DIR, model))
+    idf, default_idf = idf_table(fp.terms for corpus in corpora for fp in corpus.fingerprints["train"])
+    pairs = {(corpus.name, split): candidate_pairs(corpus.fingerprints[split], corpus.records[split], idf, default_idf)
+             for corpus in corpora for split in corpus.records}
+    given = functools.reduce(merged_pairs, [pairs[(c.name, split)] for c in corpora for split in ("train", "dev")])
     fit_pairs = with_contact_dropout(given) if contact_dropout else given
     scorer, out_of_fold = fit_scorer(fit_pairs, idf, default_idf)
     # The semantic stage alone, for comparison: the cosine with the best F1 on the fitting pairs.
     semantic_threshold = best_threshold(given.features[:, FEATURES.index("semantic")],
                                         given.gold == CLASSES.index("duplicate"), len(given.gold_duplicates))
     scorer.report |= {"semantic_threshold": semantic_threshold, "fitted_on": str(data_dir),
-                      "fit_pairs": len(given.pairs), "model_version": model.version,
-                      "contact_dropout": contact_dropout,
-                      "method": "fitted on the train and dev pairs"
+                      "corpora": [c.name for c in corpora], "fit_pairs": len(given.pairs),
+                      "model_version": model.version, "contact_dropout": contact_dropout,
+                      "method": "fitted on the train and dev pairs of " + " and ".join(c.name for c in corpora)
                                 + (", each also with its contact fields removed" if contact_dropout else "")
                                 + f"; regularisation and thresholds from {FOLDS}-fold out-of-fold probabilities, folds "
-                                "grouped by matter; the test split never seen"}
+                                "grouped by matter; the test splits never seen"}
     n = len(given.pairs)
     scorer.report["splits"] = {OUT_OF_FOLD: evaluate_scorer(scorer, given, out_of_fold[:n])}
     if contact_dropout:
         scorer.report["splits"][f"{OUT_OF_FOLD}, contacts removed"] = evaluate_scorer(scorer, given, out_of_fold[n:])
-    if "test" in pairs:
-        scorer.report["splits"]["test"] = evaluate_scorer(scorer, pairs["test"])
+    for corpus in corpora:
+        if "test" not in corpus.records:
+            continue
+        prefix = "" if corpus is corpora[0] else f"{corpus.name} "
+        scorer.report["splits"][f"{prefix}test"] = evaluate_scorer(scorer, pairs[(corpus.name, "test")])
         # Searched afresh without contacts: the contact stage then finds no candidates either.
-        anonymous = [dataclasses.replace(fp, contacts=frozenset(), names=frozenset()) for fp in fps["test"]]
-        scorer.report["splits"]["test, contacts removed"] = evaluate_scorer(
-            scorer, candidate_pairs(anonymous, splits["test"], idf, default_idf))
+        anonymous = candidate_pairs(without_contact_fields(corpus.fingerprints["test"]), corpus.records["test"], idf,
+                                    default_idf)
+        scorer.report["splits"][f"{prefix}test, contacts removed"] = evaluate_scorer(scorer, anonymous)
+        if corpus is not corpora[0]:
+            scorer.report["reposts"] = repost_recall(scorer, anonymous, corpus.records["test"])
+            scorer.report["hot_issues"] = hot_issue_mix(scorer, corpus, data_dir, model, idf, default_idf)
     scorer.save(model_dir)
     write_model_card(model_dir)
     return scorer
+
+
+def without_contact_fields(fps: list[Fingerprint]) -> list[Fingerprint]:
+    return [dataclasses.replace(fp, contacts=frozenset(), names=frozenset()) for fp in fps]
+
+
+def judged_pairs(scorer: DuplicateScorer, split: SplitPairs) -> dict[tuple[int, int], tuple[str, float]]:
+    """Each candidate pair's kind as the scorer judges it, with the probability of that kind."""
+    if not split.pairs:
+        return {}
+    judged = {}
+    for pair, p in zip(split.pairs, scorer.probabilities(split.features)):
+        kind = scorer.judge(p)
+        judged[pair] = (kind, float(p[CLASSES.index(kind)]))
+    return judged
+
+
+def repost_recall(scorer: DuplicateScorer, split: SplitPairs, records: list[dict]) -> dict:
+    """Of the gold duplicates that are verbatim or near-verbatim re-posts (character 3-gram Jaccard of
+    at least REPOST_JACCARD), the share found as duplicates."""
+    def shingles(r: dict) -> set[str]:
+        return char_shingles(f"{r.get('title') or ''}{r['text']}", 3)
+
+    judged = judged_pairs(scorer, split)
+    reposts = [(a, b) for a, b in sorted(split.gold_duplicates)
+               if len(shingles(records[a]) & shingles(records[b])) / len(shingles(records[a]) | shingles(records[b]))
+               >= REPOST_JACCARD]
+    found = sum(1 for pair in reposts if judged.get(pair, ("none",))[0] == "duplicate")
+    return {"min_jaccard": REPOST_JACCARD, "pairs": len(reposts), "found": found,
+            "recall": found / len(reposts) if reposts else 1.0, "contacts": "removed"}
+
+
+def hot_issue_mix(scorer: DuplicateScorer, corpus: Corpus, data_dir: Path, model: OnnxTriageModel,
+                  idf: dict[str, float], default_idf: float) -> dict:
+    """Hot issues on a realistic mix: the real-style test families (small public issues told by 1-3
+    people, one person's re-sends, other matters about the same objects) among unrelated letters (the
+    shift-test records, where present), clustered as the service clusters them. Purity is the share of
+    the members of each shown cluster (at least HOT_ISSUE_MIN_SUBMITTERS submitters) that belong to its
+    most common public issue; a letter outside any public issue is an issue of its own."""
+    records, fps = list(corpus.records["test"]), list(corpus.fingerprints["test"])
+    background = data_dir / SHIFT_DIR / f"{SHIFT_SPLITS['shift-test']}.jsonl"
+    if background.exists():
+        letters = read_records(background)
+        records += letters
+        fps += corpus_fingerprints(model, letters)
+    issue = [r["family"] if r.get("role") in ("first", "duplicate", "related") else r["id"] for r in records]
+    judged = judged_pairs(scorer, candidate_pairs(fps, records, idf, default_idf))
+    unit = components(range(len(records)), [pair for pair, (kind, _) in judged.items() if kind == "duplicate"])
+    related = [(unit[a], unit[b], p) for (a, b), (kind, p) in judged.items() if kind == "related"]
+    cluster = dense_clusters(set(unit.values()), related)
+    members: dict[int, list[int]] = {}
+    for i in range(len(records)):
+        members.setdefault(cluster[unit[i]], []).append(i)
+    shown = [m for m in members.values() if len({unit[i] for i in m}) >= HOT_ISSUE_MIN_SUBMITTERS]
+    majority = [Counter(issue[i] for i in m).most_common(1)[0][1] for m in shown]
+    submitters = Counter()
+    for i in range(len(records)):
+        if records[i].get("role") in ("first", "related"):
+            submitters[issue[i]] += 1
+    return {"records": len(records), "unrelated_letters": len(records) - len(corpus.records["test"]),
+            "public_issues_with_3_or_more_submitters": sum(1 for n in submitters.values()
+                                                          if n >= HOT_ISSUE_MIN_SUBMITTERS),
+            "clusters_shown": len(shown), "purity": sum(majority) / sum(map(len, shown)) if shown else 1.0,
+            "largest_cluster_share": max(map(len, members.values())) / len(records),
+            "clusters_without_a_majority_issue": sum(1 for m, top in zip(shown, majority) if top * 2 <= len(m))}
