@@ -156,7 +156,7 @@ class CorrectionEvent(BaseModel):
 
 
 class DuplicateEvidence(BaseModel):
-    stages: list[Literal["exact", "lexical", "semantic", "contact"]] = Field(
+    stages: list[Literal["exact", "lexical", "terms", "semantic", "contact"]] = Field(
         description="the search stages that proposed the earlier case")
     semantic_similarity: float = Field(description="cosine of the two sentence embeddings")
     text_similarity: float = Field(description="IDF-weighted word Jaccard of the two texts")
