@@ -35,6 +35,8 @@ from .duplicate_scorer import CLASSES, DuplicateScorer, PairEvidence
 from .fingerprints import MINHASH_PERMUTATIONS, Fingerprint, minhash_of
 from .tables import Case, CaseFingerprint
 
+# The candidate stages, by the names matches report them under (the API's evidence lists them too).
+STAGES = ("exact", "lexical", "terms", "semantic", "contact")
 SEMANTIC_NEIGHBOURS = 20
 TERM_NEIGHBOURS = 20
 # A word in more cases than this (小区, 工资, 2025) says little about one matter: its posting list stops

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .duplicate_index import STAGES
+
 MAX_TEXT_CHARS = 20_000
 MAX_TITLE_CHARS = 500
 MAX_BATCH = 64
@@ -156,7 +158,7 @@ class CorrectionEvent(BaseModel):
 
 
 class DuplicateEvidence(BaseModel):
-    stages: list[Literal["exact", "lexical", "terms", "semantic", "contact"]] = Field(
+    stages: list[Literal[STAGES]] = Field(
         description="the search stages that proposed the earlier case")
     semantic_similarity: float = Field(description="cosine of the two sentence embeddings")
     text_similarity: float = Field(description="IDF-weighted word Jaccard of the two texts")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import typing
 from datetime import datetime, timedelta, timezone
 
 from collections import Counter
@@ -102,6 +103,11 @@ def test_terms_stage_finds_a_retelling_the_embedding_misses(monkeypatch):
     found = {index._ids[row]: stages for row, stages in index.candidates(retold, neighbours=1).items()}
     assert "terms" in found["first"] and "semantic" not in found["first"]
     assert not any("terms" in stages for case_id, stages in found.items() if case_id != "first")
+    # Every stage the index names is one the API's evidence can carry (a new stage once answered 500).
+    from petition_triage.service.schemas import DuplicateEvidence
+
+    annotation = DuplicateEvidence.model_fields["stages"].annotation
+    assert set(typing.get_args(typing.get_args(annotation)[0])) == set(duplicate_index.STAGES)
 
 
 def test_scorer_judges_pairs_and_round_trips(tmp_path):
