@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import TypeVar
 
 T = TypeVar("T", int, str)
+U = TypeVar("U", int, str)
 
 
 def components(nodes: Iterable[T], links: Iterable[tuple[T, T]]) -> dict[T, T]:
@@ -61,3 +62,14 @@ def dense_clusters(nodes: Iterable[T], links: Iterable[tuple[T, T, float]], min_
         members[keep] += members.pop(gone)
     named = {root: min(group) for root, group in members.items()}
     return {node: named[root] for node, root in cluster_of.items()}
+
+
+
+def issue_clusters(unit: dict[T, U], related: Iterable[tuple[U, U, float]]) -> list[list[T]]:
+    """Cases grouped into public issues: by submitter unit (one person's duplicate group is one unit),
+    units joined by their `related` links into `dense_clusters`."""
+    cluster = dense_clusters(set(unit.values()), related)
+    members: dict[U, list[T]] = {}
+    for case, submitter in unit.items():
+        members.setdefault(cluster[submitter], []).append(case)
+    return list(members.values())

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from petition_triage.model.decision import HeadOutput
 from petition_triage.model.inference import EMBEDDING_OUTPUT, OnnxTriageModel
 
-from .components import dense_clusters
+from .components import issue_clusters
 from .duplicate_index import DuplicateIndex, Match
 from .duplicate_scorer import DuplicateScorer
 from .fingerprints import Fingerprint, fingerprint, unit_vector
@@ -27,6 +27,8 @@ from .schemas import Classification, DuplicateEvidence, DuplicateLinkView, Dupli
 from .tables import Case, CaseFingerprint, DuplicateLink, LinkReview, as_utc, utcnow
 
 REVIEW_ACTIONS = ("confirmed", "split")
+# A public issue is shown once this many people (duplicate groups count once) have written about it.
+MIN_SUBMITTERS = 3
 
 
 def submission_fingerprint(submission: Submission, classification: Classification, embedding: np.ndarray,
@@ -185,7 +187,7 @@ class HotIssue:
     second_half: int
 
 
-def hot_issues(session: Session, since: datetime, until: datetime, min_submitters: int = 3,
+def hot_issues(session: Session, since: datetime, until: datetime, min_submitters: int = MIN_SUBMITTERS,
                limit: int = 20) -> list[HotIssue]:
     """Clusters of cases in the window about one public issue, with many submitters.
 
@@ -202,13 +204,10 @@ def hot_issues(session: Session, since: datetime, until: datetime, min_submitter
     unit_links = [(unit[link.case_id], unit[link.other_case_id], link.score) for link in links
                   if link.case_id in cases and link.other_case_id in cases and link.status != "split"
                   and link.kind == "related"]
-    cluster = dense_clusters(set(unit.values()), unit_links)
-    clusters: dict[str, list[Case]] = {}
-    for case_id, case in cases.items():
-        clusters.setdefault(cluster[unit[case_id]], []).append(case)
     middle = since + (until - since) / 2
     issues = []
-    for members in clusters.values():
+    for case_ids in issue_clusters(unit, unit_links):
+        members = [cases[case_id] for case_id in case_ids]
         submitters = len({unit[c.id] for c in members})
         if submitters < min_submitters:
             continue

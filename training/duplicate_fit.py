@@ -25,8 +25,8 @@ from petition_triage.model.inference import EMBEDDING_OUTPUT, OnnxTriageModel
 from petition_triage.service.duplicate_index import DuplicateIndex
 from petition_triage.service.duplicate_scorer import (CLASSES, FEATURES, DuplicateScorer, pair_evidence,
                                                       without_contacts)
-from petition_triage.service.components import components, dense_clusters
-from petition_triage.service.duplicate_store import model_labels
+from petition_triage.service.components import components, issue_clusters
+from petition_triage.service.duplicate_store import MIN_SUBMITTERS, model_labels
 from petition_triage.service.fingerprints import Fingerprint, char_shingles, fingerprint, idf_table
 from petition_triage.service.places import extract_place
 
@@ -270,7 +270,6 @@ def evaluate_scorer(scorer: DuplicateScorer, split: SplitPairs,
 
 
 REPOST_JACCARD = 0.6  # character 3-gram Jaccard from which a duplicate is a verbatim or near-verbatim re-post
-HOT_ISSUE_MIN_SUBMITTERS = 3  # as `duplicate_store.hot_issues` shows them
 
 
 @dataclass
@@ -359,13 +358,10 @@ def judged_pairs(scorer: DuplicateScorer, split: SplitPairs) -> dict[tuple[int, 
 def repost_recall(scorer: DuplicateScorer, split: SplitPairs, records: list[dict]) -> dict:
     """Of the gold duplicates that are verbatim or near-verbatim re-posts (character 3-gram Jaccard of
     at least REPOST_JACCARD), the share found as duplicates."""
-    def shingles(r: dict) -> set[str]:
-        return char_shingles(f"{r.get('title') or ''}{r['text']}", 3)
-
+    shingles = [char_shingles(f"{r.get('title') or ''}{r['text']}", 3) for r in records]
     judged = judged_pairs(scorer, split)
     reposts = [(a, b) for a, b in sorted(split.gold_duplicates)
-               if len(shingles(records[a]) & shingles(records[b])) / len(shingles(records[a]) | shingles(records[b]))
-               >= REPOST_JACCARD]
+               if len(shingles[a] & shingles[b]) / len(shingles[a] | shingles[b]) >= REPOST_JACCARD]
     found = sum(1 for pair in reposts if judged.get(pair, ("none",))[0] == "duplicate")
     return {"min_jaccard": REPOST_JACCARD, "pairs": len(reposts), "found": found,
             "recall": found / len(reposts) if reposts else 1.0, "contacts": "removed"}
@@ -376,7 +372,7 @@ def hot_issue_mix(scorer: DuplicateScorer, corpus: Corpus, data_dir: Path, model
     """Hot issues on a realistic mix: the real-style test families (small public issues told by 1-3
     people, one person's re-sends, other matters about the same objects) among unrelated letters (the
     shift-test records, where present), clustered as the service clusters them. Purity is the share of
-    the members of each shown cluster (at least HOT_ISSUE_MIN_SUBMITTERS submitters) that belong to its
+    the members of each shown cluster (at least MIN_SUBMITTERS submitters) that belong to its
     most common public issue; a letter outside any public issue is an issue of its own."""
     records, fps = list(corpus.records["test"]), list(corpus.fingerprints["test"])
     background = data_dir / SHIFT_DIR / f"{SHIFT_SPLITS['shift-test']}.jsonl"
@@ -388,11 +384,8 @@ def hot_issue_mix(scorer: DuplicateScorer, corpus: Corpus, data_dir: Path, model
     judged = judged_pairs(scorer, candidate_pairs(fps, records, idf, default_idf))
     unit = components(range(len(records)), [pair for pair, (kind, _) in judged.items() if kind == "duplicate"])
     related = [(unit[a], unit[b], p) for (a, b), (kind, p) in judged.items() if kind == "related"]
-    cluster = dense_clusters(set(unit.values()), related)
-    members: dict[int, list[int]] = {}
-    for i in range(len(records)):
-        members.setdefault(cluster[unit[i]], []).append(i)
-    shown = [m for m in members.values() if len({unit[i] for i in m}) >= HOT_ISSUE_MIN_SUBMITTERS]
+    clusters = issue_clusters(unit, related)
+    shown = [m for m in clusters if len({unit[i] for i in m}) >= MIN_SUBMITTERS]
     majority = [Counter(issue[i] for i in m).most_common(1)[0][1] for m in shown]
     submitters = Counter()
     for i in range(len(records)):
@@ -400,7 +393,7 @@ def hot_issue_mix(scorer: DuplicateScorer, corpus: Corpus, data_dir: Path, model
             submitters[issue[i]] += 1
     return {"records": len(records), "unrelated_letters": len(records) - len(corpus.records["test"]),
             "public_issues_with_3_or_more_submitters": sum(1 for n in submitters.values()
-                                                          if n >= HOT_ISSUE_MIN_SUBMITTERS),
+                                                          if n >= MIN_SUBMITTERS),
             "clusters_shown": len(shown), "purity": sum(majority) / sum(map(len, shown)) if shown else 1.0,
-            "largest_cluster_share": max(map(len, members.values())) / len(records),
+            "largest_cluster_share": max(map(len, clusters)) / len(records),
             "clusters_without_a_majority_issue": sum(1 for m, top in zip(shown, majority) if top * 2 <= len(m))}

@@ -70,7 +70,7 @@ def families_preset(name: str) -> FamilyPlanConfig:
     raise ValueError(f"unknown duplicate plan preset {name!r}; choose {', '.join(PRESETS)}")
 
 
-def _other_contacts(rng: random.Random, first: dict) -> dict:
+def _other_contacts(rng: random.Random) -> dict:
     kind = rng.choice(["phone", "nickname", "address_only"])
     if kind == "phone":  # a family member's phone, or a second number
         return {"name": None, "phone": _submitter(rng)["phone"] or "13900001234", "id_number": None}
@@ -88,7 +88,7 @@ def _contacts(rng: random.Random, mode: str, first: dict) -> dict:
             "phone" if first.get("phone") else "name")
         return {"name": first.get("name") if keep == "name" else None,
                 "phone": first.get("phone") if keep == "phone" else None, "id_number": None}
-    return _other_contacts(rng, first)
+    return _other_contacts(rng)
 
 
 def _later(rng: random.Random, start: str, low_days: int, high_days: int) -> str:

@@ -42,7 +42,7 @@ def review_link(review: LinkReviewRequest, session: SessionDep, reviewer: Review
 def hot_issues(session: SessionDep, _: ReviewerKey,
                since: datetime | None = Query(None, description="start of the window (ISO 8601); default 7 days ago"),
                until: datetime | None = Query(None, description="end of the window; default now"),
-               min_submitters: int = Query(3, ge=2, le=1000),
+               min_submitters: int = Query(duplicate_store.MIN_SUBMITTERS, ge=2, le=1000),
                limit: int = Query(20, ge=1, le=100)) -> HotIssues:
     """Clusters of related submissions by many people: size, a representative title, the department and
     whether it is rising."""
