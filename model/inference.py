@@ -14,7 +14,7 @@ import onnxruntime as ort
 from .decision import Calibration, HeadOutput, decide
 from .triage_config import TriageConfig
 from .serving_tokenizer import ServingTokenizer
-from .text_input import encode_batch, encode_chunks, pad_batch, submission_text
+from .text_input import LONG_TEXT_MODES, encode_batch, encode_windows, pad_batch, submission_text
 
 ARTIFACT_NAME = "artifact.json"
 EMBEDDING_OUTPUT = "pooled_embedding"
@@ -62,20 +62,30 @@ class OnnxTriageModel:
         values = self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})
         return dict(zip(self.output_names, values))
 
+    @property
+    def long_texts(self) -> str:
+        """How this model reads a text longer than one window (see `text_input.LONG_TEXT_MODES`)."""
+        return self.config.extra.get("long_texts", "head_tail")
+
+    def windows(self, texts: list[str], titles: list[str | None] | None = None,
+                long_texts: str | None = None) -> tuple[list[list[int]], list[int]]:
+        """The token windows to run, flat, and how many consecutive ones belong to each text
+        (`pool_windows` turns their outputs back into one row per text)."""
+        per_text = encode_windows(self.tokenizer, self.joined(texts, titles), self.config.max_length,
+                                  long_texts or self.long_texts)
+        return [w for windows in per_text for w in windows], [len(windows) for windows in per_text]
+
+    def pool(self, outputs: dict[str, np.ndarray], windows: list[int],
+             long_texts: str | None = None) -> dict[str, np.ndarray]:
+        return pool_windows(outputs, windows, self.labels, long_texts or self.long_texts)
+
     def logits(self, texts: list[str], titles: list[str | None] | None = None, batch_size: int = 32,
                long_texts: str | None = None) -> dict[str, np.ndarray]:
         """Logits for many texts, batched by similar length (padding wastes most of a mixed batch).
 
-        `long_texts`: "head_tail" reads a long text's head and tail; "chunks" reads it whole in windows
-        and pools them (`pool_chunks`). Default: the model's `triage_config` (`extra.long_texts`)."""
-        long_texts = long_texts or self.config.extra.get("long_texts", "head_tail")
-        if long_texts == "chunks":
-            chunks = encode_chunks(self.tokenizer, self.joined(texts, titles), self.config.max_length)
-            flat = self._run_all([window for c in chunks for window in c], batch_size)
-            return pool_chunks(flat, [len(c) for c in chunks], self.labels)
-        if long_texts != "head_tail":
-            raise ValueError(f"long_texts must be head_tail or chunks, got {long_texts!r}")
-        return self._run_all(self.encode(texts, titles), batch_size)
+        `long_texts`: how a text longer than one window is read (default: the model's own way)."""
+        ids, windows = self.windows(texts, titles, long_texts)
+        return self.pool(self._run_all(ids, batch_size), windows, long_texts)
 
     def _run_all(self, ids: list[list[int]], batch_size: int) -> dict[str, np.ndarray]:
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
@@ -91,26 +101,44 @@ class OnnxTriageModel:
         return decide(logits, self.labels, self.calibration, urgent_cues)
 
 
-def pool_chunks(outputs: dict[str, np.ndarray], windows: list[int],
-                labels: dict[str, list[str]]) -> dict[str, np.ndarray]:
-    """One row per text from its windows' rows (`windows[i]` consecutive rows for text i): type and
-    department logits averaged (the matter is the whole letter's), risk from the window that is least
-    `normal` and reason logits at their maximum (a threat in one paragraph is a threat), the embedding
-    averaged."""
+# What hybrid reading takes from a long text's head+tail window rather than from its whole: risk
+# pooled over windows raises false alarms (the least-normal paragraph decides), and the duplicate
+# scorer was fitted on head+tail embeddings.
+HEAD_TAIL_OUTPUTS = ("risk", "reasons", EMBEDDING_OUTPUT)
+
+
+def pool_windows(outputs: dict[str, np.ndarray], windows: list[int], labels: dict[str, list[str]],
+                 mode: str) -> dict[str, np.ndarray]:
+    """One row per text from its windows' rows (`windows[i]` consecutive rows for text i, as
+    `encode_windows` made them); a text read in one window keeps its row."""
+    if mode not in LONG_TEXT_MODES:
+        raise ValueError(f"long_texts must be one of {', '.join(LONG_TEXT_MODES)}, got {mode!r}")
+    if all(n == 1 for n in windows):
+        return outputs
     ends = np.cumsum(windows)
     pooled: dict[str, np.ndarray] = {}
     for name, values in outputs.items():
         rows = []
         for start, end in zip(ends - windows, ends):
-            mine = values[start:end]
-            if name == "risk" and "normal" in labels.get("risk", []):
-                rows.append(mine[np.argmin(_normal_margin(mine, labels["risk"].index("normal")))])
-            elif name == "reasons":
-                rows.append(mine.max(axis=0))
+            if end - start == 1:
+                rows.append(values[start])
+            elif mode == "hybrid" and name in HEAD_TAIL_OUTPUTS:
+                rows.append(values[end - 1])
             else:
-                rows.append(mine.mean(axis=0))
+                rows.append(_pool_chunk_rows(name, values[start : end - 1 if mode == "hybrid" else end], labels))
         pooled[name] = np.stack(rows)
     return pooled
+
+
+def _pool_chunk_rows(name: str, rows: np.ndarray, labels: dict[str, list[str]]) -> np.ndarray:
+    """A long text's windows as one row: type and department logits averaged (the matter is the whole
+    letter's), risk from the window that is least `normal` and reason logits at their maximum (a
+    threat in one paragraph is a threat), the embedding averaged."""
+    if name == "risk" and "normal" in labels.get("risk", []):
+        return rows[np.argmin(_normal_margin(rows, labels["risk"].index("normal")))]
+    if name == "reasons":
+        return rows.max(axis=0)
+    return rows.mean(axis=0)
 
 
 def _normal_margin(logits: np.ndarray, normal: int) -> np.ndarray:

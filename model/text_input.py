@@ -30,33 +30,59 @@ def head_tail_truncate(ids: Sequence[int], max_content: int, head_fraction: floa
     return ids[:head] + ids[-tail:]
 
 
+def _content_ids(tokenizer, texts: Sequence[str]) -> list[list[int]]:
+    # verbose=False: the full length is wanted here, the cut comes after.
+    return tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
+
+
 def encode_batch(tokenizer, texts: Sequence[str], max_length: int) -> list[list[int]]:
     """`[CLS] ids [SEP]` (`<s> ids </s>` for XLM-R vocabularies), long texts cut head+tail.
 
     Every BERT-family tokenizer names its two framing tokens cls and sep.
     """
-    # verbose=False: the full length is wanted here, the cut comes next.
-    content = tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
     first, last = tokenizer.cls_token_id, tokenizer.sep_token_id
-    return [[first, *head_tail_truncate(ids, max_length - 2), last] for ids in content]
+    return [[first, *head_tail_truncate(ids, max_length - 2), last] for ids in _content_ids(tokenizer, texts)]
 
 
 MAX_CHUNKS = 16  # about 4,000 tokens: longer letters keep their first 15 windows and their last
+
+# How a text longer than one window is read (a model's `triage_config` extra `long_texts`):
+# head_tail: its head and tail only; chunks: whole, in consecutive windows; hybrid: the windows
+# and, after them, its head+tail (pooled by `model.inference.pool_windows`).
+LONG_TEXT_MODES = ("head_tail", "chunks", "hybrid")
+
+
+def _chunks(ids: list[int], width: int) -> list[list[int]]:
+    windows = [ids[i : i + width] for i in range(0, max(len(ids), 1), width)]
+    if len(windows) > MAX_CHUNKS:
+        windows = windows[: MAX_CHUNKS - 1] + [ids[-width:]]
+    return windows
+
+
+def encode_windows(tokenizer, texts: Sequence[str], max_length: int, mode: str) -> list[list[list[int]]]:
+    """The framed token windows the model reads for each text: one for a text that fits, or for
+    every text in head_tail mode; a long text's consecutive windows in chunks mode, followed by
+    its head+tail cut in hybrid mode."""
+    if mode not in LONG_TEXT_MODES:
+        raise ValueError(f"long_texts must be one of {', '.join(LONG_TEXT_MODES)}, got {mode!r}")
+    first, last = tokenizer.cls_token_id, tokenizer.sep_token_id
+    width = max_length - 2
+    out = []
+    for ids in _content_ids(tokenizer, texts):
+        if mode == "head_tail" or len(ids) <= width:
+            windows = [head_tail_truncate(ids, width)]
+        else:
+            windows = _chunks(ids, width)
+            if mode == "hybrid":
+                windows.append(head_tail_truncate(ids, width))
+        out.append([[first, *w, last] for w in windows])
+    return out
 
 
 def encode_chunks(tokenizer, texts: Sequence[str], max_length: int) -> list[list[list[int]]]:
     """Each text as consecutive windows of `max_length` tokens (framed like `encode_batch`), so a long
     letter is read whole instead of head and tail only; a text that fits is one window."""
-    content = tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
-    first, last = tokenizer.cls_token_id, tokenizer.sep_token_id
-    width = max_length - 2
-    out = []
-    for ids in content:
-        windows = [ids[i : i + width] for i in range(0, max(len(ids), 1), width)]
-        if len(windows) > MAX_CHUNKS:
-            windows = windows[: MAX_CHUNKS - 1] + [ids[-width:]]
-        out.append([[first, *w, last] for w in windows])
-    return out
+    return encode_windows(tokenizer, texts, max_length, "chunks")
 
 
 def pad_batch(ids: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .config import REPO_ROOT, get_settings
 from .logs import setup_logging
+from .model.text_input import LONG_TEXT_MODES
 from .training.args import TrainingArguments
 from .training.duplicate_plan import PRESETS as DUPLICATE_PRESETS
 
@@ -228,7 +229,7 @@ def _calibrate(args: argparse.Namespace) -> int:
 
     try:
         summary = calibrate_command(Path(args.model), args.data, _mapping(args), args.high_recall,
-                                    _split_names(args.dev_splits) if args.dev_splits else None)
+                                    _split_names(args.dev_splits) if args.dev_splits else None, args.long_texts)
     except (DataError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -469,6 +470,10 @@ def build_parser() -> argparse.ArgumentParser:
                            help="expected recall of `high` on new cases the threshold aims at (default: the "
                                 "model's current target, 0.92 unless changed); kept by later exports")
     calibrate.add_argument("--dev-splits", help="comma-separated splits to fit on (default: the model's dev splits)")
+    calibrate.add_argument("--long-texts", choices=LONG_TEXT_MODES,
+                           help="how the model reads a text longer than one window, set before fitting: head_tail "
+                                "(its head and tail), chunks (whole, in windows), hybrid (windows decide type and "
+                                "department, head+tail risk and the duplicate embedding); kept in triage_config.json")
     _add_mapping_options(calibrate)
     calibrate.set_defaults(handler=_calibrate)
 

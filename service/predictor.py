@@ -74,8 +74,9 @@ class Predictor:
 
     async def classify_and_embed(self, submissions: list[Submission]) -> tuple[list[Classification], np.ndarray]:
         """Classifications and the pooled sentence embeddings (for duplicate search) of one model run."""
-        ids = self.model.encode([s.text for s in submissions], [s.title for s in submissions])
-        outputs = await self.batcher.submit(ids)
+        # A long text may be read in several windows (the model's `long_texts`); pooled back to a row each.
+        ids, windows = self.model.windows([s.text for s in submissions], [s.title for s in submissions])
+        outputs = self.model.pool(await self.batcher.submit(ids), windows)
         cues = [find_cues(cue_text(s.text, s.title)) for s in submissions]
         decided = self.model.decide(outputs, np.array([is_urgent(found) for found in cues], dtype=bool))
         return ([self._classification(s, decided, row, cues[row]) for row, s in enumerate(submissions)],

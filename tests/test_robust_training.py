@@ -148,7 +148,7 @@ def test_wise_ft_interpolates_the_encoder(robust_model, tiny_bert_dir, tmp_path,
 
 
 def test_long_letters_are_read_whole_in_windows(tiny_model_dir):
-    from petition_triage.model.inference import OnnxTriageModel, pool_chunks
+    from petition_triage.model.inference import OnnxTriageModel, pool_windows
     from petition_triage.model.text_input import MAX_CHUNKS, encode_chunks
 
     model = OnnxTriageModel(tiny_model_dir)
@@ -173,7 +173,55 @@ def test_long_letters_are_read_whole_in_windows(tiny_model_dir):
     labels = {"risk": ["normal", "elevated", "high"], "department": ["a", "b"], "reasons": ["x", "y"]}
     outputs = {"risk": np.array([[5.0, 0, 0], [0, 1, 3], [9, 0, 0]]), "department": np.array([[1.0, 0], [0, 1], [2, 2]]),
                "reasons": np.array([[-3.0, 1], [2, -1], [0, 0]])}
-    pooled = pool_chunks(outputs, [2, 1], labels)
+    pooled = pool_windows(outputs, [2, 1], labels, "chunks")
     np.testing.assert_allclose(pooled["risk"][0], [0, 1, 3])  # the alarming window, not the average
     np.testing.assert_allclose(pooled["department"][0], [0.5, 0.5])
     np.testing.assert_allclose(pooled["reasons"][0], [2, 1])
+
+    # Hybrid: the windows decide the matter, the head+tail window after them the risk and reasons.
+    hybrid = pool_windows(outputs, [3], labels, "hybrid")
+    np.testing.assert_allclose(hybrid["department"][0], [0.5, 0.5])
+    np.testing.assert_allclose(hybrid["risk"][0], [9, 0, 0])
+    np.testing.assert_allclose(hybrid["reasons"][0], [0, 0])
+
+
+def test_hybrid_reading_adds_the_head_tail_window_and_serves_as_evaluated(tiny_model_dir, tmp_path):
+    import asyncio
+    import shutil
+
+    from petition_triage.model.inference import EMBEDDING_OUTPUT, OnnxTriageModel
+    from petition_triage.model.taxonomy import load_taxonomy
+    from petition_triage.model.text_input import encode_windows
+    from petition_triage.model.triage_config import TriageConfig
+    from petition_triage.service.predictor import Predictor
+    from petition_triage.service.schemas import Submission
+
+    model = OnnxTriageModel(tiny_model_dir)
+    letter = "我家住在锦华苑3号楼，楼上天天漏水，" * 40
+    chunks = encode_windows(model.tokenizer, [letter, "电梯坏了"], 64, "chunks")
+    hybrid = encode_windows(model.tokenizer, [letter, "电梯坏了"], 64, "hybrid")
+    head_tail = encode_windows(model.tokenizer, [letter, "电梯坏了"], 64, "head_tail")
+    assert hybrid[0] == chunks[0] + head_tail[0] and hybrid[1] == chunks[1] == head_tail[1]
+
+    texts = [letter, "电梯坏了，物业不修，请帮忙"]
+    whole = model.logits(texts, long_texts="chunks")
+    cut = model.logits(texts, long_texts="head_tail")
+    mixed = model.logits(texts, long_texts="hybrid")
+    np.testing.assert_allclose(mixed["department"], whole["department"], atol=1e-4)
+    np.testing.assert_allclose(mixed["risk"], cut["risk"], atol=1e-4)
+    np.testing.assert_allclose(mixed[EMBEDDING_OUTPUT], cut[EMBEDDING_OUTPUT], atol=1e-4)
+
+    # A model directory that reads hybrid is served the same way it is evaluated.
+    served_dir = tmp_path / "hybrid"
+    shutil.copytree(tiny_model_dir, served_dir)
+    config = TriageConfig.load(served_dir)
+    config.extra["long_texts"] = "hybrid"
+    config.save(served_dir)
+    served = OnnxTriageModel(served_dir)
+    expected = served.decide(served.logits(texts))
+    predictor = Predictor(served_dir, load_taxonomy())
+    classified, embeddings = asyncio.run(predictor.classify_and_embed([Submission(text=t) for t in texts]))
+    for row, case in enumerate(classified):
+        assert case.department.label == served.labels["department"][int(expected["department"].predicted[row])]
+        assert case.department.probability == pytest.approx(float(expected["department"].probs[row].max()), abs=1e-3)
+    np.testing.assert_allclose(embeddings, cut[EMBEDDING_OUTPUT], atol=1e-4)

@@ -155,6 +155,13 @@ def test_calibrate_refits_on_the_served_graph(trained_model, small_data, tmp_pat
     write_records(only_train, read_records(small_data / "train.jsonl")[:5])
     assert main(["calibrate", "--model", str(copy), "--data", str(only_train)]) == 2
     assert "has no dev split to calibrate on" in capsys.readouterr().err
+    # How long texts are read is set on the model, kept by the directory and reported.
+    capsys.readouterr()
+    assert main(["calibrate", "--model", str(copy), "--long-texts", "hybrid"]) == 0
+    assert json.loads(capsys.readouterr().out)["long_texts"] == "hybrid"
+    assert json.loads((copy / "triage_config.json").read_text())["extra"]["long_texts"] == "hybrid"
+    with pytest.raises(SystemExit):
+        main(["calibrate", "--model", str(copy), "--long-texts", "middle"])
 
 
 def test_dev_joins_the_named_splits_for_calibration(trained_model, small_data, tmp_path, capsys):

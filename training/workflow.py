@@ -16,7 +16,8 @@ from petition_triage.model.modeling import TriageModel, load_tokenizer
 from petition_triage.model.onnx_export import (export_onnx, max_abs_difference, quantize_int8,
                                                 quantize_weight_only_int8)
 from petition_triage.model.risk_cues import urgent_cue_mask
-from petition_triage.model.text_input import encode_batch, submission_text
+from petition_triage.model.text_input import LONG_TEXT_MODES, encode_batch, submission_text
+from petition_triage.model.triage_config import TriageConfig
 
 from .args import TrainingArguments
 from .artifact import (HEADS_GATED, PYTORCH_DIR, command_line, data_hash, fit_calibration, read_json,
@@ -193,11 +194,20 @@ def trained_dev_splits(artifact: dict) -> tuple[str, ...]:
 
 
 def calibrate_command(model_dir: Path, data: str | None, mapping: ColumnMapping,
-                      high_recall: float | None = None, dev_splits: tuple[str, ...] | None = None) -> dict:
+                      high_recall: float | None = None, dev_splits: tuple[str, ...] | None = None,
+                      long_texts: str | None = None) -> dict:
     """Refits `calibration.json` on a dev split with the graph the model directory serves: after a
     change to the decision rule, to fit the quantized graph rather than the fp32 one export used, or
     to aim the `high` threshold at another expected recall (`high_recall`; default: the model's).
-    `dev_splits`: the splits to fit on (default: those the model was trained with as dev)."""
+    `dev_splits`: the splits to fit on (default: those the model was trained with as dev).
+    `long_texts`: first set how the model reads texts longer than one window (`LONG_TEXT_MODES`);
+    serving and evaluation follow the model directory, so the calibration is fitted on that reading."""
+    if long_texts is not None:
+        if long_texts not in LONG_TEXT_MODES:
+            raise DataError(f"long_texts must be one of {', '.join(LONG_TEXT_MODES)}, got {long_texts!r}")
+        config = TriageConfig.load(model_dir)
+        config.extra["long_texts"] = long_texts
+        config.save(model_dir)
     artifact = read_json(model_dir / "artifact.json")
     dev_splits = dev_splits or trained_dev_splits(artifact)
     source = data or artifact.get("data")
@@ -209,7 +219,8 @@ def calibrate_command(model_dir: Path, data: str | None, mapping: ColumnMapping,
     before = read_json(model_dir / "calibration.json")
     calibration = refit_calibration(model_dir, dev, source, high_recall, dev_splits)
     write_model_card(model_dir)
-    return {"before": before, "after": calibration.to_dict(), "dev_examples": len(dev)}
+    return {"before": before, "after": calibration.to_dict(), "dev_examples": len(dev),
+            "long_texts": TriageConfig.load(model_dir).extra.get("long_texts", "head_tail")}
 
 
 def refit_calibration(model_dir: Path, dev: list[Example], source: str, high_recall: float | None = None,
