@@ -94,3 +94,16 @@ def decide(logits: dict[str, np.ndarray], labels: dict[str, list[str]], calibrat
             predicted = raise_on_urgent_cues(predicted, urgent_cues, codes, high_on_cue(urgent_cues, logits, labels))
         out[head] = HeadOutput(probs, predicted)
     return out
+
+
+def needs_review(decided: dict[str, HeadOutput], calibration: Calibration,
+                 urgent_cues: np.ndarray | None = None) -> np.ndarray:
+    """Which cases a person must read: any head less confident than its abstain threshold, or a text
+    naming self-harm or violence (read whatever the model says). The one rule the service applies
+    and evaluation counts."""
+    rows = len(next(iter(decided.values())).probs)
+    review = np.zeros(rows, dtype=bool) if urgent_cues is None else np.asarray(urgent_cues, dtype=bool).copy()
+    for head, threshold in calibration.abstain_thresholds.items():
+        if head in decided and head != MULTI_LABEL_HEAD:
+            review |= decided[head].probs.max(axis=-1) < threshold
+    return review

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from petition_triage.model.decision import HeadOutput
+from petition_triage.model.decision import HeadOutput, needs_review
 from petition_triage.model.inference import EMBEDDING_OUTPUT, OnnxTriageModel
 from petition_triage.model.keyword_evidence import KeywordEvidence
 from petition_triage.model.risk_cues import URGENT_CUES, CueMatch, cue_text, find_cues, is_urgent
@@ -78,12 +78,14 @@ class Predictor:
         ids, windows = self.model.windows([s.text for s in submissions], [s.title for s in submissions])
         outputs = self.model.pool(await self.batcher.submit(ids), windows)
         cues = [find_cues(cue_text(s.text, s.title)) for s in submissions]
-        decided = self.model.decide(outputs, np.array([is_urgent(found) for found in cues], dtype=bool))
-        return ([self._classification(s, decided, row, cues[row]) for row, s in enumerate(submissions)],
+        urgent = np.array([is_urgent(found) for found in cues], dtype=bool)
+        decided = self.model.decide(outputs, urgent)
+        review = needs_review(decided, self.model.calibration, urgent)
+        return ([self._classification(s, decided, row, cues[row], bool(review[row])) for row, s in enumerate(submissions)],
                 outputs[EMBEDDING_OUTPUT])
 
     def _classification(self, submission: Submission, decided: dict[str, HeadOutput], row: int,
-                        cues: list[CueMatch]) -> Classification:
+                        cues: list[CueMatch], to_review: bool) -> Classification:
         labels = self.model.labels
         thresholds = self.model.calibration.abstain_thresholds
         review: list[str] = []
@@ -118,7 +120,7 @@ class Predictor:
             keywords = [Keyword(word=w, weight=s) for w, s in
                         self.keywords.for_label(text, "department", dept_pred.label)]
         return Classification(type=type_pred, department=dept_pred, risk=risk_pred, keywords=keywords,
-                              needs_review=bool(review), review_reasons=review, model_version=self.version)
+                              needs_review=to_review, review_reasons=review, model_version=self.version)
 
     def _risk(self, decided, row, cues, review, confidence_check) -> RiskPrediction | None:
         if "risk" not in decided:

@@ -225,3 +225,33 @@ def test_hybrid_reading_adds_the_head_tail_window_and_serves_as_evaluated(tiny_m
         assert case.department.label == served.labels["department"][int(expected["department"].predicted[row])]
         assert case.department.probability == pytest.approx(float(expected["department"].probs[row].max()), abs=1e-3)
     np.testing.assert_allclose(embeddings, cut[EMBEDDING_OUTPUT], atol=1e-4)
+
+
+def test_evaluation_counts_for_review_exactly_what_the_service_sends(tiny_model_dir):
+    """One rule: the published review rate is the share of cases the predictor marks needs_review,
+    a text naming self-harm or violence included whatever the model's confidence."""
+    import asyncio
+
+    from petition_triage.model.decision import Calibration
+    from petition_triage.model.inference import OnnxTriageModel
+    from petition_triage.model.risk_cues import urgent_cue_mask
+    from petition_triage.model.taxonomy import load_taxonomy
+    from petition_triage.service.predictor import Predictor
+    from petition_triage.service.schemas import Submission
+    from petition_triage.training.evaluation import evaluate_logits
+
+    texts = ["电梯坏了三天，物业不修", "他说再不给工资就从楼上跳下去", "请问社保怎么转移",
+             "建议在南川河边多装几个路灯", "拆迁款一直不给，我们准备去市政府门口拉横幅", "孩子学校食堂饭菜太差"]
+    model = OnnxTriageModel(tiny_model_dir)
+    predictor = Predictor(tiny_model_dir, load_taxonomy())
+    served = asyncio.run(predictor.classify([Submission(text=t) for t in texts]))
+    logits = model.logits(texts)
+    targets = {head: np.zeros((len(texts), len(codes)) if head == "reasons" else len(texts), dtype=np.int64)
+               for head, codes in model.labels.items()}
+    report = evaluate_logits(logits, targets, model.labels, model.calibration, urgent_cue_mask(texts, [None] * len(texts)))
+    assert report["needs_review_rate"] == pytest.approx(np.mean([c.needs_review for c in served]))
+    assert served[1].needs_review  # names self-harm: read by a person, confident or not
+    # With no thresholds at all, only the urgent cue remains a reason to read a case.
+    model.calibration = Calibration()
+    bare = evaluate_logits(logits, targets, model.labels, model.calibration, urgent_cue_mask(texts, [None] * len(texts)))
+    assert bare["needs_review_rate"] == pytest.approx(1 / len(texts))

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import average_precision_score
 
-from petition_triage.model.decision import decide, softmax
+from petition_triage.model.decision import decide, needs_review, softmax
 from petition_triage.model.inference import OnnxTriageModel
 from petition_triage.model.risk_cues import urgent_cue_mask
 from petition_triage.model.triage_config import MULTI_LABEL_HEAD
@@ -23,7 +23,6 @@ def evaluate_logits(logits: dict[str, np.ndarray], targets: dict[str, np.ndarray
     and calibration error."""
     report: dict = {}
     decided = decide(logits, labels, calibration, urgent_cues)
-    needs_review = np.zeros(len(next(iter(targets.values()))), dtype=bool)
     for head, codes in labels.items():
         if head == MULTI_LABEL_HEAD:
             report[head] = head_scores(logits[head], targets[head], codes, head, predictions=decided[head].predicted)
@@ -45,8 +44,6 @@ def evaluate_logits(logits: dict[str, np.ndarray], targets: dict[str, np.ndarray
         scores["ece_after"] = expected_calibration_error(probs, targets[head])
         scores["temperature"] = calibration.temperatures.get(head, 1.0)
         threshold = calibration.abstain_thresholds.get(head)
-        if threshold is not None:
-            needs_review |= probs.max(-1) < threshold
         if threshold is not None and known.any():
             confident = probs[known].max(-1) >= threshold
             scores["abstain_threshold"] = threshold
@@ -54,7 +51,8 @@ def evaluate_logits(logits: dict[str, np.ndarray], targets: dict[str, np.ndarray
             kept = predicted[known][confident] == targets[head][known][confident]
             scores["accuracy_when_not_abstaining"] = float(kept.mean()) if kept.size else None
         report[head] = scores
-    report["needs_review_rate"] = float(needs_review.mean())
+    # As served: low confidence on any head, or a text naming self-harm or violence.
+    report["needs_review_rate"] = float(needs_review(decided, calibration, urgent_cues).mean())
     return report
 
 
