@@ -277,11 +277,14 @@ def main() -> str:
                   "| stage | precision | recall | pairs said | gold pairs |", "|---|---|---|---|---|"]
         for name, key in (("exact (normalised text)", "exact_only_duplicates"),
                           ("lexical (MinHash LSH, words)", "lexical_only_duplicates"),
+                          ("terms (rare shared words)", "terms_only_duplicates"),
                           ("semantic (embedding cosine)", "semantic_only_duplicates"),
                           ("contact (hashed phone / ID / name)", "contact_only_duplicates"),
                           ("**combined scorer: duplicates**", "combined_duplicates"),
                           ("combined scorer: related (same issue)", "combined_related")):
-            r = q[key]
+            r = q.get(key)
+            if r is None:  # a report from before that stage existed
+                continue
             lines.append(f"| {name} | {r['precision']:.3f} | {r['recall']:.3f} | {r['predicted']} | {r['gold']} |")
         lat, load_ = scale["search_latency"], scale.get("database_load", {})
         lines += ["", f"Candidate stages together reach {q['candidates_recall_duplicates']:.3f} of the duplicate "

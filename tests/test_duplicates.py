@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from petition_triage.config import Settings
 from petition_triage.service.app import create_app
 from petition_triage.service.database import Database, migrate
-from petition_triage.service.duplicate_index import DuplicateIndex
+from petition_triage.service.duplicate_index import STAGES, DuplicateIndex
 from petition_triage.service.duplicate_scorer import FEATURES, SCORER_NAME, DuplicateScorer
 from petition_triage.service.fingerprints import fingerprint
 from petition_triage.training.duplicate_fit import OUT_OF_FOLD
@@ -231,6 +231,8 @@ def test_fitted_scorer_is_measured_on_held_out_splits(tiny_model_dir):
         assert report["combined_duplicates"]["gold"] > 0
         assert 0 <= report["combined_duplicates"]["precision"] <= 1
         assert report["candidates_recall_duplicates"] > 0.5, "candidate stages miss most duplicates"
+        # Every candidate stage is measured alone beside the scorer.
+        assert {f"{stage}_only_duplicates" for stage in STAGES} <= set(report)
     assert scorer.report["fit_pairs"] > 0
     # The real-style families: measured with contacts removed, re-posts and hot issues on a mix.
     assert scorer.report["corpora"] == ["first corpus", "real-style"]

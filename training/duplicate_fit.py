@@ -22,7 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
 from petition_triage.model.inference import EMBEDDING_OUTPUT, OnnxTriageModel
-from petition_triage.service.duplicate_index import DuplicateIndex
+from petition_triage.service.duplicate_index import STAGES, DuplicateIndex
 from petition_triage.service.duplicate_scorer import (CLASSES, FEATURES, DuplicateScorer, pair_evidence,
                                                       without_contacts)
 from petition_triage.service.components import components, issue_clusters
@@ -260,7 +260,7 @@ def evaluate_scorer(scorer: DuplicateScorer, split: SplitPairs,
               "combined_related_same_matter": precision_recall(combined_rel, split.gold_related | split.gold_duplicates),
               "candidates_recall_duplicates": precision_recall(set(split.pairs), split.gold_duplicates)["recall"]}
     semantic = split.features[:, FEATURES.index("semantic")] if len(split.pairs) else np.zeros(0)
-    for stage in ("exact", "lexical", "contact"):
+    for stage in (s for s in STAGES if s != "semantic"):  # semantic proposes neighbours, judged by a cosine below
         chosen = {p for p, stages in zip(split.pairs, split.stages) if stage in stages}
         report[f"{stage}_only_duplicates"] = precision_recall(chosen, split.gold_duplicates)
     threshold = scorer.report.get("semantic_threshold", 0.9)
