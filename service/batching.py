@@ -44,6 +44,9 @@ class _Pending:
     future: asyncio.Future
 
 
+_RETIRE = _Pending([], None)  # queued by `retire`: the worker ends when it reaches it
+
+
 class MicroBatcher:
     def __init__(self, run: RunFn, max_batch: int = 16, max_wait_ms: float = 5.0,
                  on_batch: Callable[[int], None] | None = None) -> None:
@@ -53,10 +56,19 @@ class MicroBatcher:
         self.on_batch = on_batch
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._worker: asyncio.Task | None = None
+        self._event_loop: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> None:
-        if self._worker is None:
+        if self._worker is None or self._worker.done():
+            self._event_loop = asyncio.get_running_loop()
             self._worker = asyncio.create_task(self._loop())
+
+    def retire(self) -> None:
+        """Ends the worker once what is queued now has run: a replaced model's batcher must not keep
+        its worker (and through it the model's onnxruntime session) alive. Safe from any thread, as a
+        model activation in a route's thread calls it; a late submit starts a worker again."""
+        if self._worker is not None and not self._worker.done():
+            self._event_loop.call_soon_threadsafe(self._queue.put_nowait, _RETIRE)
 
     async def stop(self) -> None:
         if self._worker is not None:
@@ -78,7 +90,10 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         while True:
             first = await self._queue.get()
+            if first is _RETIRE:
+                return
             batch, rows = [first], len(first.ids)
+            retiring = False
             deadline = time.monotonic() + self.max_wait
             while rows < self.max_batch:
                 timeout = deadline - time.monotonic()
@@ -88,9 +103,14 @@ class MicroBatcher:
                     item = await asyncio.wait_for(self._queue.get(), timeout)
                 except asyncio.TimeoutError:
                     break
+                if item is _RETIRE:
+                    retiring = True
+                    break
                 batch.append(item)
                 rows += len(item.ids)
             await self._run(loop, batch, rows)
+            if retiring:
+                return
 
     async def _run(self, loop: asyncio.AbstractEventLoop, batch: list[_Pending], rows: int) -> None:
         all_ids = [ids for item in batch for ids in item.ids]

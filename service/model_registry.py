@@ -76,10 +76,20 @@ class ModelRegistry:
         if path is None:
             raise KeyError(version)
         predictor = self.load(path)  # raises ModelCheckError, leaving the current model serving
+        replaced = self.predictor
         self.predictor, self.active_path = predictor, path
         session.add(ModelActivation(version=predictor.version, path=str(path), actor=actor))
         session.commit()
+        if replaced is not None and replaced is not predictor:
+            replaced.batcher.retire()
         return predictor
+
+    def rollback(self, session: Session, actor: str) -> Predictor:
+        """Activates the version that served before the current one; KeyError where there is none."""
+        previous = self.previous_version(session)
+        if previous is None:
+            raise KeyError("there is no earlier model version to roll back to")
+        return self.activate(session, previous, actor)
 
     def previous_version(self, session: Session) -> str | None:
         current = self.predictor.version if self.predictor else None

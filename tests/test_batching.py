@@ -60,3 +60,28 @@ def test_only_similar_lengths_share_a_run():
     runs = similar_length_runs(lengths, order, max_rows=16)
     assert runs == [[0, 2, 3], [5], [4, 1]]
     assert similar_length_runs([10] * 5, list(range(5)), max_rows=2) == [[0, 1], [2, 3], [4]]
+
+
+def test_a_retired_batcher_answers_what_was_queued_then_ends_its_worker():
+    import threading
+
+    calls: list[int] = []
+
+    async def scenario():
+        batcher = MicroBatcher(_echo_run(calls), max_batch=4, max_wait_ms=5)
+        pending = [asyncio.ensure_future(batcher.submit([[i, i]])) for i in range(6)]
+        await asyncio.sleep(0)
+        # Retired from another thread, as a model activation in a route's thread does.
+        retirer = threading.Thread(target=batcher.retire)
+        retirer.start()
+        retirer.join()
+        results = await asyncio.gather(*pending)
+        await asyncio.wait_for(batcher._worker, 2)  # the worker ends by itself
+        ended = batcher._worker.done()
+        late = await batcher.submit([[9]])  # a late caller still gets an answer
+        await batcher.stop()
+        return results, ended, late
+
+    results, ended, late = asyncio.run(scenario())
+    assert [r["first"][0, 0] for r in results] == list(range(6)) and ended
+    assert late["first"][0, 0] == 9

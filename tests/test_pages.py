@@ -66,6 +66,15 @@ def test_pages_need_a_reviewer_session_and_forms_need_their_csrf_token(service):
     assert service.post("/v1/cases", json={"text": LETTER}).status_code == 401, "writes still need a key"
 
 
+def test_model_page_rolls_back_as_the_api_does(service):
+    service.post("/ui/login", data={"key": _key(service, "admin")}, follow_redirects=False)
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', service.get("/ui/models").text).group(1)
+    nothing = service.post("/ui/models/activate", data={"csrf": csrf}, follow_redirects=False)
+    assert nothing.status_code == 303 and "roll%20back" in nothing.headers["location"]
+    unknown = service.post("/ui/models/activate", data={"csrf": csrf, "version": "v9"}, follow_redirects=False)
+    assert unknown.headers["location"].endswith("error=v9")
+
+
 def test_text_is_escaped_and_keywords_are_marked():
     from petition_triage.service.routes.pages import highlight
 

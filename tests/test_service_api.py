@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -197,10 +198,17 @@ def test_activate_and_roll_back_without_restart(service, tiny_model_dir):
     before = service.post("/v1/classify", json={"text": TEXT}, headers=service.keys["intake"]).json()["model_version"]
 
     assert service.post("/v1/cases", json={"text": TEXT}, headers=service.keys["intake"]).status_code == 201
+    replaced = service.app_state.registry.predictor
     activated = service.post("/v1/models/v2:activate", headers=admin)
     assert activated.status_code == 200 and activated.json()["version"] == "v2"
     assert activated.json()["cases_to_reindex"] == 1, "the stored case was embedded by the earlier model"
     assert service.post("/v1/classify", json={"text": TEXT}, headers=service.keys["intake"]).json()["model_version"] == "v2"
+    # The replaced model's batcher worker ends, and with it the hold on its onnxruntime session.
+    for _ in range(100):
+        if replaced.batcher._worker.done():
+            break
+        time.sleep(0.02)
+    assert replaced.batcher._worker.done()
 
     refused = service.post("/v1/models/v3:activate", headers=admin)
     assert refused.status_code == 409 and "keeps serving" in refused.json()["detail"]

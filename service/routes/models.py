@@ -24,17 +24,24 @@ def activate_model(version: str, request: Request, session: SessionDep, admin: A
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no model version {version!r}")
     except ModelCheckError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=f"{exc}; the current model keeps serving")
-    index = request.app.state.duplicate_index
-    index.sync(session)
-    return ModelVersion(version=predictor.version, path=str(registry.active_path), active=True, metrics={},
-                        cases_to_reindex=index.not_embedded_by(predictor.version))
+    return _serving(request, session, predictor)
 
 
 @router.post(":rollback", response_model=ModelVersion)
 def rollback_model(request: Request, session: SessionDep, admin: AdminKey) -> ModelVersion:
     """Goes back to the version that served before the current one."""
-    registry = request.app.state.registry
-    previous = registry.previous_version(session)
-    if previous is None:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail="there is no earlier model version to roll back to")
-    return activate_model(previous, request, session, admin)
+    try:
+        predictor = request.app.state.registry.rollback(session, admin.name)
+    except KeyError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=exc.args[0])
+    except ModelCheckError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"{exc}; the current model keeps serving")
+    return _serving(request, session, predictor)
+
+
+def _serving(request: Request, session, predictor) -> ModelVersion:
+    """The model now serving, with how many stored cases its duplicate search has no embedding for."""
+    index = request.app.state.duplicate_index
+    index.sync(session)
+    return ModelVersion(version=predictor.version, path=str(request.app.state.registry.active_path), active=True,
+                        metrics={}, cases_to_reindex=index.not_embedded_by(predictor.version))

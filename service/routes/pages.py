@@ -193,10 +193,9 @@ def activate(request: Request, session: SessionDep, user: ApiKey = Depends(_user
         if version:
             registry.activate(session, version, user.name)
         else:
-            previous = registry.previous_version(session)
-            if previous is None:
-                raise KeyError("there is no earlier version to roll back to")
-            registry.activate(session, previous, user.name)
-    except (KeyError, ModelCheckError) as exc:
+            registry.rollback(session, user.name)
+    except KeyError as exc:
+        return RedirectResponse(f"/ui/models?error={quote(str(exc.args[0]))}", status.HTTP_303_SEE_OTHER)
+    except ModelCheckError as exc:
         return RedirectResponse(f"/ui/models?error={quote(str(exc))}", status.HTTP_303_SEE_OTHER)
     return RedirectResponse("/ui/models", status.HTTP_303_SEE_OTHER)
