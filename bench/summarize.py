@@ -41,9 +41,14 @@ def real_style_duplicates(report: dict) -> list[str]:
         lines.append(f"Hot issues on a realistic mix ({hot['records']} records: the real-style test families and "
                      f"{hot['unrelated_letters']} unrelated letters of shift-test): {hot['clusters_shown']} clusters "
                      f"of three or more submitters shown for {hot['public_issues_with_3_or_more_submitters']} public "
-                     f"issues told by three or more people, purity {hot['purity']:.3f}, largest cluster "
+                     f"issues told by three or more people"
+                     + (f" ({hot['public_issues_found']} of them found)" if "public_issues_found" in hot else "")
+                     + f", purity {hot['purity']:.3f}, largest cluster "
                      f"{hot['largest_cluster_share']:.1%} of all records, {hot['clusters_without_a_majority_issue']} "
-                     "without a majority issue.")
+                     "without a majority issue"
+                     + (f"; clusters joined by related links and by hot-issue links from P(one matter) ≥ "
+                        f"{hot['issue_threshold']:.2f} (chosen on the dev families among shift-dev letters)"
+                        if hot.get("issue_threshold") is not None else "") + ".")
     lines += ["", "Targets (real-style test, contacts removed): duplicates recall ≥ 0.90 at precision ≥ 0.95; related "
               "precision ≥ 0.80; every re-post found; hot-issue purity ≥ 0.90.", ""]
     return lines

@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session, selectinload
 from petition_triage.privacy import contact_hash
 
 from . import lifecycle, notifications
+from .duplicate_index import Match
 from .duplicate_store import add_fingerprint_and_links
 from .fingerprints import CONTACT_FIELDS, NAME_FIELDS, Fingerprint, char_shingles
 from .predictor import margin
-from .schemas import Classification, CorrectionRequest, DuplicateMatch, Submission
+from .schemas import Classification, CorrectionRequest, Submission
 from .tables import Case, Correction, as_utc, utcnow
 from .time_limits import TimeLimitPolicy
 
@@ -31,7 +32,7 @@ LOW_MARGIN = 0.2
 
 def register_case(session: Session, submission: Submission, classification: Classification, salt: str,
                   time_limits: TimeLimitPolicy, fingerprint: Fingerprint | None = None,
-                  duplicates: list[DuplicateMatch] = ()) -> Case:
+                  matches: list[Match] = ()) -> Case:
     """Stores the submission with its predictions, fingerprint and duplicate links in one transaction:
     all of it or nothing."""
     meta = dict(submission.metadata)
@@ -58,7 +59,7 @@ def register_case(session: Session, submission: Submission, classification: Clas
     session.add(case)
     session.flush()
     if fingerprint is not None:
-        add_fingerprint_and_links(session, case, fingerprint, list(duplicates))
+        add_fingerprint_and_links(session, case, fingerprint, list(matches))
     notifications.emit(session, "case.registered", case)
     session.commit()
     case.verification_code = code  # handed to the petitioner once, never stored

@@ -31,12 +31,13 @@ from datasketch import MinHashLSH
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from .duplicate_scorer import CLASSES, DuplicateScorer, PairEvidence
+from .duplicate_scorer import ISSUE_LINK, DuplicateScorer, PairEvidence
 from .fingerprints import MINHASH_PERMUTATIONS, Fingerprint, minhash_of
 from .tables import Case, CaseFingerprint
 
 # The candidate stages, by the names matches report them under (the API's evidence lists them too).
 STAGES = ("exact", "lexical", "terms", "semantic", "contact")
+MATCH_ORDER = ("duplicate", "related", ISSUE_LINK)
 SEMANTIC_NEIGHBOURS = 20
 TERM_NEIGHBOURS = 20
 # A word in more cases than this (小区, 工资, 2025) says little about one matter: its posting list stops
@@ -58,8 +59,8 @@ def _with_case(query: Select) -> Select:
 @dataclass
 class Match:
     case_id: str
-    kind: str  # "duplicate" or "related"
-    score: float  # the probability of that kind
+    kind: str  # "duplicate", "related", or "issue" (kept for hot issues, never shown)
+    score: float  # the probability of that kind (`DuplicateScorer.score`)
     stages: list[str]
     evidence: PairEvidence
 
@@ -208,8 +209,9 @@ class DuplicateIndex:
         return [int(row) for row in np.argpartition(-weight, k - 1)[:k] if weight[row] > 0]
 
     def search(self, fp: Fingerprint, scorer: DuplicateScorer, limit: int = 10,
-               exclude: str | None = None) -> list[Match]:
-        """Earlier cases that are duplicates or related, best first."""
+               exclude: str | None = None, issue_links: bool = False) -> list[Match]:
+        """Earlier cases that are duplicates or related, best first; with `issue_links`, weaker
+        same-issue links after them (for registering: hot issues read them)."""
         with self._lock:
             proposed = self.candidates(fp)
             rows = [row for row in proposed if self._ids[row] != exclude]
@@ -221,9 +223,9 @@ class DuplicateIndex:
         probabilities = scorer.probabilities(np.stack([e.features for e in evidence]))
         matches = []
         for case_id, row, ev, p in zip(ids, rows, evidence, probabilities):
-            kind = scorer.judge(p)
+            kind = scorer.judge(p, issue_links)
             if kind != "none":
-                matches.append(Match(case_id, kind, round(float(p[CLASSES.index(kind)]), 4), proposed[row], ev))
-        matches.sort(key=lambda m: (m.kind != "duplicate", -m.score))
+                matches.append(Match(case_id, kind, round(scorer.score(p, kind), 4), proposed[row], ev))
+        matches.sort(key=lambda m: (MATCH_ORDER.index(m.kind), -m.score))
         return matches[:limit]
 

@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 SCORER_NAME = "duplicate_scorer.json"
 _DIGIT = re.compile(r"\d")
 CLASSES = ("none", "duplicate", "related")
+# A link kind kept for hot issues only (see `DuplicateScorer.judge`); the kinds search shows are the others.
+ISSUE_LINK = "issue"
 # A word rarer than this (in IDF) is specific to a matter: a place, a company, an estate.
 RARE_IDF = 5.0
 # Time apart is read on a log scale up to a year: a week and a month differ more than a year and two.
@@ -141,19 +143,31 @@ class DuplicateScorer:
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
 
-    def judge(self, probabilities: np.ndarray) -> str:
-        """`duplicate`, `related` or `none` for one pair's probabilities.
+    def judge(self, probabilities: np.ndarray, issue_links: bool = False) -> str:
+        """`duplicate`, `related` or `none` for one pair's probabilities (`issue` too with `issue_links`).
 
         `related` reads the probability that the two are about one matter at all (duplicate or related):
         text tells "about the same thing" far better than "by the same person" (on the real-style dev
         pairs without contacts, 0.84 precision at 0.82 recall against at most 0.50 precision for
-        `related` alone), and a re-send the duplicate threshold leaves out still belongs to its issue."""
+        `related` alone), and a re-send the duplicate threshold leaves out still belongs to its issue.
+        `issue`: the same reading below the related threshold, down to the `issue` threshold (chosen on
+        a mix of public issues and unrelated letters): a weaker link, never shown as a match, that only
+        hot-issue clustering reads, where a cluster must hang together and one link cannot chain."""
         p_dup, p_rel = probabilities[CLASSES.index("duplicate")], probabilities[CLASSES.index("related")]
         if p_dup >= self.thresholds["duplicate"]:
             return "duplicate"
         if p_dup + p_rel >= self.thresholds["related"]:
             return "related"
+        if issue_links and ISSUE_LINK in self.thresholds and p_dup + p_rel >= self.thresholds[ISSUE_LINK]:
+            return ISSUE_LINK
         return "none"
+
+    @staticmethod
+    def score(probabilities: np.ndarray, kind: str) -> float:
+        """The probability behind a judgement: of the kind, or of one matter for an issue link."""
+        if kind == ISSUE_LINK:
+            return float(probabilities[CLASSES.index("duplicate")] + probabilities[CLASSES.index("related")])
+        return float(probabilities[CLASSES.index(kind)])
 
     def evidence(self, a: Fingerprint, b: Fingerprint, semantic: float | None = None) -> PairEvidence:
         return pair_evidence(a, b, self.idf, self.default_idf, semantic)

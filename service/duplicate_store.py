@@ -21,7 +21,7 @@ from petition_triage.model.inference import EMBEDDING_OUTPUT, OnnxTriageModel
 
 from .components import issue_clusters
 from .duplicate_index import DuplicateIndex, Match
-from .duplicate_scorer import DuplicateScorer
+from .duplicate_scorer import ISSUE_LINK, DuplicateScorer
 from .fingerprints import Fingerprint, fingerprint, unit_vector
 from .schemas import Classification, DuplicateEvidence, DuplicateLinkView, DuplicateMatch, HotIssueView, Submission
 from .tables import Case, CaseFingerprint, DuplicateLink, LinkReview, as_utc, utcnow
@@ -86,10 +86,15 @@ def reembed(session: Session, model: OnnxTriageModel, case_ids: list[str]) -> in
 
 
 def find_duplicates(session: Session, index: DuplicateIndex, scorer: DuplicateScorer, fp: Fingerprint,
-                    limit: int = 10) -> list[DuplicateMatch]:
-    """Catches up with cases other processes stored, then searches."""
+                    limit: int = 10, issue_links: bool = False) -> list[Match]:
+    """Catches up with cases other processes stored, then searches (`DuplicateIndex.search`)."""
     index.sync(session)
-    return [as_schema(m) for m in index.search(fp, scorer, limit)]
+    return index.search(fp, scorer, limit, issue_links=issue_links)
+
+
+def shown(matches: list[Match]) -> list[DuplicateMatch]:
+    """The matches a caller is told of: duplicates and related cases, not hot-issue links."""
+    return [as_schema(m) for m in matches if m.kind != ISSUE_LINK]
 
 
 def as_schema(match: Match) -> DuplicateMatch:
@@ -112,11 +117,11 @@ def evidence_json(match: Match) -> dict:
 
 
 def add_fingerprint_and_links(session: Session, case: Case, fp: Fingerprint,
-                              matches: list[DuplicateMatch]) -> list[DuplicateLink]:
+                              matches: list[Match]) -> list[DuplicateLink]:
     """Adds (without committing) the case's fingerprint, its links, and joins it to its duplicates' group."""
     session.add(CaseFingerprint.from_fingerprint(case.id, fp))
     links = [DuplicateLink(case_id=case.id, other_case_id=m.case_id, kind=m.kind, score=m.score,
-                           evidence=m.evidence.model_dump(), created_at=utcnow()) for m in matches]
+                           evidence=evidence_json(m), created_at=utcnow()) for m in matches]
     session.add_all(links)
     duplicates = [m.case_id for m in matches if m.kind == "duplicate"]
     if duplicates:
@@ -132,13 +137,15 @@ def add_fingerprint_and_links(session: Session, case: Case, fp: Fingerprint,
 
 
 def links_of(session: Session, case_id: str) -> list[DuplicateLink]:
+    """A case's duplicate and related links (hot-issue links are not for people to review)."""
     return list(session.scalars(
-        select(DuplicateLink).where(or_(DuplicateLink.case_id == case_id, DuplicateLink.other_case_id == case_id))
+        select(DuplicateLink).where(or_(DuplicateLink.case_id == case_id, DuplicateLink.other_case_id == case_id),
+                                    DuplicateLink.kind != ISSUE_LINK)
         .options(selectinload(DuplicateLink.reviews)).order_by(DuplicateLink.id)))
 
 
 def get_link(session: Session, link_id: int) -> DuplicateLink | None:
-    return session.scalar(select(DuplicateLink).where(DuplicateLink.id == link_id)
+    return session.scalar(select(DuplicateLink).where(DuplicateLink.id == link_id, DuplicateLink.kind != ISSUE_LINK)
                           .options(selectinload(DuplicateLink.reviews)))
 
 
@@ -192,7 +199,7 @@ def hot_issues(session: Session, since: datetime, until: datetime, min_submitter
     """Clusters of cases in the window about one public issue, with many submitters.
 
     One person's cases (a duplicate group: three channels) are one submitter. Submitters are joined by
-    their `related` links (not split) into clusters that hang together (`dense_clusters`: most members
+    their `related` and hot-issue links (not split) into clusters that hang together (`dense_clusters`: most members
     linked to most others), so that a chain of single links cannot pull unrelated letters into one issue.
     """
     cases = {c.id: c for c in session.scalars(select(Case).where(Case.created_at >= since, Case.created_at <= until))}
@@ -203,7 +210,7 @@ def hot_issues(session: Session, since: datetime, until: datetime, min_submitter
                             .options(selectinload(DuplicateLink.reviews)))
     unit_links = [(unit[link.case_id], unit[link.other_case_id], link.score) for link in links
                   if link.case_id in cases and link.other_case_id in cases and link.status != "split"
-                  and link.kind == "related"]
+                  and link.kind in ("related", ISSUE_LINK)]
     middle = since + (until - since) / 2
     issues = []
     for case_ids in issue_clusters(unit, unit_links):

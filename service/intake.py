@@ -41,12 +41,12 @@ async def register_submissions(submissions: list[Submission], predictor: Predict
     for submission, classification, embedding in zip(submissions, classifications, embeddings):
         metrics.observe_classification(classification)
         fp = duplicate_store.submission_fingerprint(submission, classification, embedding, salt)
-        duplicates = []
+        matches = []
         if predictor.duplicate_scorer is not None:
-            duplicates = duplicate_store.find_duplicates(session, index, predictor.duplicate_scorer, fp)
-        case = case_store.register_case(session, submission, classification, salt, time_limits, fp, duplicates)
+            matches = duplicate_store.find_duplicates(session, index, predictor.duplicate_scorer, fp, issue_links=True)
+        case = case_store.register_case(session, submission, classification, salt, time_limits, fp, matches)
         index.add(case.id, fp)
         created.append(CaseCreated(id=case.id, created_at=case.created_at, classification=classification,
-                                   duplicates=duplicates, duplicate_group=case.duplicate_group,
+                                   duplicates=duplicate_store.shown(matches), duplicate_group=case.duplicate_group,
                                    verification_code=case.verification_code))
     return created

@@ -241,6 +241,11 @@ def test_fitted_scorer_is_measured_on_held_out_splits(tiny_model_dir):
     assert scorer.report["reposts"]["pairs"] > 0 and 0 <= scorer.report["reposts"]["recall"] <= 1
     hot = scorer.report["hot_issues"]
     assert hot["unrelated_letters"] > 0 and 0 < hot["largest_cluster_share"] <= 1
+    # The hot-issue link threshold was chosen on the dev mix, at or below the related one.
+    tried = [t["issue_threshold"] for t in scorer.report["hot_issue_thresholds_on_dev"]]
+    assert tried[0] == scorer.thresholds["related"] and tried == sorted(tried, reverse=True)
+    assert scorer.thresholds["issue"] in tried
+    assert hot["issue_threshold"] == scorer.thresholds["issue"] and 0 <= hot["public_issues_found"] <= hot["clusters_shown"]
 
 
 @pytest.fixture
@@ -324,6 +329,31 @@ def test_hot_issue_counts_people_not_submissions(service):
     later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
     assert service.get("/v1/hot-issues", params={"since": later}, headers=service.keys["reviewer"]).status_code == 422
     assert service.get("/v1/hot-issues", headers=service.keys["intake"]).status_code == 403
+
+
+def test_hot_issue_links_cluster_but_are_never_shown(tmp_path, hand_scored_model, database_url):
+    """Links below the related threshold (down to the scorer's `issue` threshold) are stored for hot
+    issues only: registration, search and the case page do not show them, nor can they be reviewed."""
+    model = tmp_path / "issue-links"
+    shutil.copytree(hand_scored_model, model)
+    hand_scorer(related=0.9999, issue=0.3).save(model)
+    settings = Settings(home=tmp_path / "home", model_dir=model, database_url=database_url, contact_salt="test-salt")
+    text = "城北区某小区门口的下水道堵了一个多月，污水漫到路面上，臭气熏天，居民出行困难，希望尽快疏通。"
+    with running_service(settings) as service:
+        created = [_register(service, text, "web", phone=f"1390000000{i}") for i in (1, 2, 3)]
+        assert all(c["duplicates"] == [] for c in created)
+        reviewer = service.keys["reviewer"]
+        assert service.get(f"/v1/cases/{created[0]['id']}", headers=reviewer).json()["links"] == []
+        search = service.post("/v1/duplicates:search", headers=service.keys["intake"], json={"text": text})
+        assert search.json()["matches"] == []
+        with service.app_state.database.sessions() as session:
+            links = session.scalars(select(DuplicateLink)).all()
+        assert {link.kind for link in links} == {"issue"} and len(links) == 3
+        assert service.post(f"/v1/duplicate-links/{links[0].id}/review", headers=reviewer,
+                            json={"action": "split"}).status_code == 404
+        since = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat()
+        (issue,) = service.get("/v1/hot-issues", params={"since": since}, headers=reviewer).json()["items"]
+        assert issue["submitters"] == 3 and sorted(issue["case_ids"]) == sorted(c["id"] for c in created)
 
 
 def test_model_without_scorer_still_registers(tmp_path, tiny_model_dir):

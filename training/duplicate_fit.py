@@ -23,7 +23,7 @@ from sklearn.model_selection import GroupKFold
 
 from petition_triage.model.inference import EMBEDDING_OUTPUT, OnnxTriageModel
 from petition_triage.service.duplicate_index import STAGES, DuplicateIndex
-from petition_triage.service.duplicate_scorer import (CLASSES, FEATURES, DuplicateScorer, pair_evidence,
+from petition_triage.service.duplicate_scorer import (CLASSES, FEATURES, ISSUE_LINK, DuplicateScorer, pair_evidence,
                                                       without_contacts)
 from petition_triage.service.components import components, issue_clusters
 from petition_triage.service.duplicate_store import MIN_SUBMITTERS, model_labels
@@ -40,6 +40,9 @@ TARGET_PRECISION = 0.95
 # `related` feeds hot issues, where a wrong link chains unrelated letters together: its threshold is
 # the one with the most recall at this precision (best F1 before, which chained whole provinces).
 TARGET_RELATED_PRECISION = 0.80
+# Hot issues: the purity every shown cluster must keep on the dev mix, and the lowest threshold tried.
+ISSUE_PURITY = 0.95
+ISSUE_THRESHOLD_FLOOR = 0.2
 FOLDS = 5
 # Inverse regularisation strengths (C) tried; the one with the most out-of-fold recall at the target wins.
 REGULARISATION = (0.3, 1.0, 3.0, 10.0)
@@ -334,7 +337,16 @@ def fit_duplicate_scorer(model_dir: Path, data_dir: Path, contact_dropout: bool 
         scorer.report["splits"][f"{prefix}test, contacts removed"] = evaluate_scorer(scorer, anonymous)
         if corpus is not corpora[0]:
             scorer.report["reposts"] = repost_recall(scorer, anonymous, corpus.records["test"])
-            scorer.report["hot_issues"] = hot_issue_mix(scorer, corpus, data_dir, model, idf, default_idf)
+            # Hot-issue links: their threshold chosen on the dev families among shift-dev letters,
+            # measured on the test families among shift-test letters.
+            background = data_dir / SHIFT_DIR
+            dev_mix = issue_mix(corpus, "dev", background / f"{SHIFT_SPLITS['shift-dev']}.jsonl", model, idf,
+                                default_idf)
+            scorer.thresholds[ISSUE_LINK], tried = choose_issue_threshold(scorer, dev_mix)
+            scorer.report["hot_issue_thresholds_on_dev"] = tried
+            test_mix = issue_mix(corpus, "test", background / f"{SHIFT_SPLITS['shift-test']}.jsonl", model, idf,
+                                 default_idf)
+            scorer.report["hot_issues"] = hot_issue_mix(scorer, test_mix)
     scorer.save(model_dir)
     write_model_card(model_dir)
     return scorer
@@ -367,33 +379,72 @@ def repost_recall(scorer: DuplicateScorer, split: SplitPairs, records: list[dict
             "recall": found / len(reposts) if reposts else 1.0, "contacts": "removed"}
 
 
-def hot_issue_mix(scorer: DuplicateScorer, corpus: Corpus, data_dir: Path, model: OnnxTriageModel,
-                  idf: dict[str, float], default_idf: float) -> dict:
-    """Hot issues on a realistic mix: the real-style test families (small public issues told by 1-3
-    people, one person's re-sends, other matters about the same objects) among unrelated letters (the
-    shift-test records, where present), clustered as the service clusters them. Purity is the share of
-    the members of each shown cluster (at least MIN_SUBMITTERS submitters) that belong to its
-    most common public issue; a letter outside any public issue is an issue of its own."""
-    records, fps = list(corpus.records["test"]), list(corpus.fingerprints["test"])
-    background = data_dir / SHIFT_DIR / f"{SHIFT_SPLITS['shift-test']}.jsonl"
+@dataclass
+class IssueMix:
+    """A realistic mix for hot issues: one split's duplicate families (small public issues told by 1-3
+    people, one person's re-sends, other matters about the same objects) among unrelated letters (a
+    shift split, where present), with the candidate pairs search proposes among them."""
+
+    records: list[dict]
+    issue: list[str]  # the public issue of each record; a letter outside any is an issue of its own
+    pairs: SplitPairs
+    unrelated_letters: int
+
+
+def issue_mix(corpus: Corpus, split: str, background: Path, model: OnnxTriageModel, idf: dict[str, float],
+              default_idf: float) -> IssueMix:
+    records, fps = list(corpus.records[split]), list(corpus.fingerprints[split])
     if background.exists():
         letters = read_records(background)
         records += letters
         fps += corpus_fingerprints(model, letters)
     issue = [r["family"] if r.get("role") in ("first", "duplicate", "related") else r["id"] for r in records]
-    judged = judged_pairs(scorer, candidate_pairs(fps, records, idf, default_idf))
+    return IssueMix(records, issue, candidate_pairs(fps, records, idf, default_idf),
+                    len(records) - len(corpus.records[split]))
+
+
+def hot_issue_mix(scorer: DuplicateScorer, mix: IssueMix) -> dict:
+    """Hot issues on the mix, clustered as the service clusters them (duplicate groups as submitters,
+    joined by related and hot-issue links). Purity is the share of the members of each shown cluster
+    (at least MIN_SUBMITTERS submitters) that belong to its most common public issue."""
+    records, issue = mix.records, mix.issue
+    judged = {}
+    if mix.pairs.pairs:
+        for pair, p in zip(mix.pairs.pairs, scorer.probabilities(mix.pairs.features)):
+            kind = scorer.judge(p, issue_links=True)
+            judged[pair] = (kind, scorer.score(p, kind) if kind != "none" else 0.0)
     unit = components(range(len(records)), [pair for pair, (kind, _) in judged.items() if kind == "duplicate"])
-    related = [(unit[a], unit[b], p) for (a, b), (kind, p) in judged.items() if kind == "related"]
+    related = [(unit[a], unit[b], p) for (a, b), (kind, p) in judged.items() if kind in ("related", ISSUE_LINK)]
     clusters = issue_clusters(unit, related)
     shown = [m for m in clusters if len({unit[i] for i in m}) >= MIN_SUBMITTERS]
-    majority = [Counter(issue[i] for i in m).most_common(1)[0][1] for m in shown]
+    majority = [Counter(issue[i] for i in m).most_common(1)[0] for m in shown]
     submitters = Counter()
     for i in range(len(records)):
         if records[i].get("role") in ("first", "related"):
             submitters[issue[i]] += 1
-    return {"records": len(records), "unrelated_letters": len(records) - len(corpus.records["test"]),
-            "public_issues_with_3_or_more_submitters": sum(1 for n in submitters.values()
-                                                          if n >= MIN_SUBMITTERS),
-            "clusters_shown": len(shown), "purity": sum(majority) / sum(map(len, shown)) if shown else 1.0,
+    public = {name for name, n in submitters.items() if n >= MIN_SUBMITTERS}
+    return {"records": len(records), "unrelated_letters": mix.unrelated_letters,
+            "public_issues_with_3_or_more_submitters": len(public),
+            "public_issues_found": len({name for name, _ in majority} & public),
+            "clusters_shown": len(shown),
+            "purity": sum(n for _, n in majority) / sum(map(len, shown)) if shown else 1.0,
             "largest_cluster_share": max(map(len, clusters)) / len(records),
-            "clusters_without_a_majority_issue": sum(1 for m, top in zip(shown, majority) if top * 2 <= len(m))}
+            "clusters_without_a_majority_issue": sum(1 for m, (_, n) in zip(shown, majority) if n * 2 <= len(m)),
+            "issue_threshold": scorer.thresholds.get(ISSUE_LINK)}
+
+
+def choose_issue_threshold(scorer: DuplicateScorer, mix: IssueMix) -> tuple[float, list[dict]]:
+    """The hot-issue link threshold that finds the most public issues on a dev mix while every shown
+    cluster stays pure (purity at least ISSUE_PURITY, none without a majority issue); the related
+    threshold itself where no lower one does. Returns it with the report at each threshold tried."""
+    related = scorer.thresholds["related"]
+    tried, best = [], (-1, related)
+    below = np.arange(np.floor(related * 20) / 20, ISSUE_THRESHOLD_FLOOR - 1e-9, -0.05)
+    for threshold in [related, *(round(float(t), 2) for t in below if t < related)]:
+        scorer.thresholds[ISSUE_LINK] = threshold
+        report = hot_issue_mix(scorer, mix)
+        tried.append(report)
+        if report["purity"] >= ISSUE_PURITY and report["clusters_without_a_majority_issue"] == 0:
+            best = max(best, (report["public_issues_found"], -threshold))
+    del scorer.thresholds[ISSUE_LINK]
+    return (-best[1] if best[0] >= 0 else related), tried

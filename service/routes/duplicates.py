@@ -23,7 +23,7 @@ async def search_duplicates(query: DuplicateSearchRequest, predictor: PredictorD
     attach_routes([classification], [query], request.app.state.routing.current())
     fp = duplicate_store.submission_fingerprint(query, classification, embeddings[0], request.app.state.contact_salt)
     matches = duplicate_store.find_duplicates(session, index, scorer, fp, query.limit)
-    return DuplicateSearchResponse(matches=matches, indexed_cases=len(index))
+    return DuplicateSearchResponse(matches=duplicate_store.shown(matches), indexed_cases=len(index))
 
 
 @router.post("/duplicate-links/{link_id}/review", response_model=DuplicateLinkView)
