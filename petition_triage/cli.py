@@ -251,7 +251,7 @@ def _promote(args: argparse.Namespace) -> int:
     from petition_triage.training.artifact import GATE_SPLITS, promote
 
     ok, message = promote(Path(args.model), Path(args.target), splits=tuple(args.split or GATE_SPLITS),
-                          force=args.force)
+                          force=args.force, tolerance=args.tolerance)
     print(message)
     return 0 if ok else 1
 
@@ -491,6 +491,8 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument("--target", default=str(REPO_ROOT / "models" / "default"))
     promote.add_argument("--split", action="append",
                          help="gate split (repeatable; default: test, and shift-dev where both models have it)")
+    promote.add_argument("--tolerance", type=float, default=0.0, metavar="F1",
+                         help="macro-F1 a head may lose on a gate split (0.01 = one point; default 0)")
     promote.add_argument("--force", action="store_true")
     promote.set_defaults(handler=_promote)
 

@@ -105,6 +105,15 @@ def test_export_evaluate_and_promote(trained_model, small_data, tmp_path):
     (worse / "metrics.json").write_text(json.dumps(metrics))
     ok, message = promote(worse, target)
     assert not ok and "worse than the current model" in message
+    # A tolerance lets a head be that much lower, no more.
+    ok, message = promote(worse, target, tolerance=0.01)
+    assert not ok and "by more than 0.010" in message
+    metrics["test"]["department"]["macro_f1"] += 0.495
+    (worse / "metrics.json").write_text(json.dumps(metrics))
+    assert not promote(worse, target)[0]
+    ok, _ = promote(worse, target, tolerance=0.01)
+    assert ok
+    promote(trained_model, target)
 
     # Real-style text gates too: as good on test but worse on shift-dev is refused; shift-test is never read.
     for model_dir, department in ((target, 0.8), (worse, 0.6)):
