@@ -399,3 +399,20 @@ def test_model_card_shows_test_and_shift_test_side_by_side():
     assert "| department accuracy | 0.880 | 0.710 |" in lines
     assert "| department top-3 accuracy | 0.950 | 0.950 |" in lines
     assert any(line.startswith("| sent to review | 0.300") for line in lines)
+
+
+def test_confusion_plot_draws_chinese_labels_or_says_it_cannot(tmp_path, caplog):
+    import warnings
+
+    from petition_triage.training.evaluation import cjk_font, save_confusion_png
+
+    codes = ["城乡建设", "教育", "其他"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        save_confusion_png([[3, 1, 0], [0, 4, 1], [1, 0, 2]], codes, "测试", tmp_path / "c.png")
+    missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
+    assert (tmp_path / "c.png").stat().st_size > 1000
+    if cjk_font() is not None:
+        assert missing == [], "a Chinese font is installed but the labels fell back to boxes"
+    else:
+        assert "no font with Chinese glyphs" in caplog.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,8 @@ from petition_triage.model.triage_config import MULTI_LABEL_HEAD
 
 from .data import Example, label_targets
 from .metrics import IGNORE, expected_calibration_error, head_scores
+
+logger = logging.getLogger(__name__)
 
 
 def evaluate_logits(logits: dict[str, np.ndarray], targets: dict[str, np.ndarray], labels: dict[str, list[str]],
@@ -98,13 +101,45 @@ def confusion_text(matrix: list[list[int]], codes: list[str]) -> str:
     return "\n".join([header, *rows, legend])
 
 
+# Fonts with Chinese glyphs, most common on Linux first; matplotlib's default (DejaVu Sans) has none.
+CJK_FONTS = ("WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC",
+             "Droid Sans Fallback", "AR PL UMing CN", "SimHei", "Microsoft YaHei", "PingFang SC")
+
+
+def cjk_font() -> str | None:
+    """An installed font family that draws Chinese, or None."""
+    from matplotlib import font_manager
+
+    def known() -> str | None:
+        installed = {f.name for f in font_manager.fontManager.ttflist}
+        return next((name for name in CJK_FONTS if name in installed), None)
+
+    if known() is None:
+        # matplotlib's font cache may predate the font's installation: look on disk once.
+        for path in font_manager.findSystemFonts():
+            if any(tag in Path(path).name.lower() for tag in ("wqy", "cjk", "droidsansfallback", "uming", "simhei")):
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):
+                    continue
+    return known()
+
+
 def save_confusion_png(matrix: list[list[int]], codes: list[str], title: str, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    data = np.array(matrix)
+    font = cjk_font()
+    if font is None and any(not (c + title).isascii() for c in codes):
+        logger.warning("no font with Chinese glyphs is installed: %s draws its labels as empty boxes "
+                       "(install one, e.g. Debian's fonts-wqy-microhei)", path.name)
+    with plt.rc_context({"font.sans-serif": [font, "DejaVu Sans"]} if font else {}):
+        _draw_confusion(plt, np.array(matrix), codes, title, path)
+
+
+def _draw_confusion(plt, data: np.ndarray, codes: list[str], title: str, path: Path) -> None:
     size = max(4.0, 0.45 * len(codes) + 2)
     fig, ax = plt.subplots(figsize=(size, size))
     ax.imshow(data, cmap="Blues")
