@@ -330,6 +330,27 @@ def _duplicates_reindex(args: argparse.Namespace) -> int:
     return 0
 
 
+def _predict(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from petition_triage.service.file_predictions import FileError, predict_file
+    from petition_triage.service.predictor import ModelCheckError
+
+    with Progress(transient=True) as progress:
+        task = progress.add_task("classifying", total=None)
+        try:
+            summary = predict_file(Path(args.model or get_settings().model_dir), Path(args.data), Path(args.out),
+                                   args.text_col, args.title_col or None,
+                                   Path(args.routing_table) if args.routing_table else None, args.batch_size,
+                                   on_total=lambda n: progress.update(task, total=n),
+                                   on_batch=lambda n: progress.advance(task, n))
+        except (FileError, ModelCheckError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    return 0
+
+
 def _duplicates_fit(args: argparse.Namespace) -> int:
     from petition_triage.training.duplicate_fit import fit_duplicate_scorer
 
@@ -511,6 +532,17 @@ def build_parser() -> argparse.ArgumentParser:
     export_corr = corrections.add_parser("export", help="write corrected cases as a training file")
     export_corr.add_argument("--out", required=True)
     export_corr.set_defaults(handler=_corrections_export)
+
+    predict = commands.add_parser("predict", help="classify a file of submissions as the API does (analysts, back-fills)")
+    predict.add_argument("--model", help="model directory (default: the shipped model)")
+    predict.add_argument("--data", required=True, help="CSV, JSONL, Parquet or Excel (.xlsx) with a text column; "
+                                                      "title, channel and region columns are read where present")
+    predict.add_argument("--out", required=True, help="the input's columns and the predictions (same formats)")
+    predict.add_argument("--text-col", default="text")
+    predict.add_argument("--title-col", default="title", help="('' for none)")
+    predict.add_argument("--routing-table", help="routing table JSON for the office (default: the shipped one)")
+    predict.add_argument("--batch-size", type=int, default=32)
+    predict.set_defaults(handler=_predict)
 
     duplicates = commands.add_parser("duplicates", help="duplicate search").add_subparsers(dest="action", required=True)
     dup_fit = duplicates.add_parser("fit", help="fit a model's duplicate scorer on labelled duplicate groups")
