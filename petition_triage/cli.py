@@ -453,7 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=int, default=TrainingArguments.threads)
     train.add_argument("--cue-heads", default=",".join(TrainingArguments.cue_heads),
                        help="comma-separated heads that also read max-pooled tokens ('' for none)")
-    robust = train.add_argument_group("robust training (each off by default; see README, Results on real-style text)")
+    robust = train.add_argument_group("robust training (each off by default; see docs/training.md)")
     robust.add_argument("--mask-agencies", type=float, default=TrainingArguments.mask_agencies, metavar="P",
                         help="probability per text and epoch of masking agency names (相关部门)")
     robust.add_argument("--drop-frames", type=float, default=TrainingArguments.drop_frames, metavar="P",
