@@ -23,6 +23,29 @@ _EXAMPLE = {
 }
 
 
+class ErrorDetail(BaseModel):
+    """Every error answer: what was wrong, in words (or, for a 422, the fields and what each lacks)."""
+
+    detail: str | list[dict]
+
+
+_ERROR_MEANINGS = {
+    401: "no API key, or one that is unknown or revoked",
+    403: "the key's role may not do this",
+    404: "no such case, link, model version or other object",
+    409: "the object's state does not allow this (a lifecycle move, a second extension, a model that fails)",
+    413: "the body is larger than the limit",
+    422: "the request does not validate: the fields and what is wrong with each",
+    429: "too many tries: wait (Retry-After) before the next",
+    503: "no model is loaded, or the database is unavailable; nothing was stored",
+}
+
+
+def error_responses(*codes: int) -> dict[int, dict]:
+    """OpenAPI `responses` for these error statuses, each with the shape every error answer has."""
+    return {code: {"model": ErrorDetail, "description": _ERROR_MEANINGS[code]} for code in codes}
+
+
 class Submission(BaseModel):
     """One petition or hotline submission."""
 
@@ -44,6 +67,9 @@ class Submission(BaseModel):
 
 
 class BatchRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [
+        _EXAMPLE, {"text": "请问孩子今年上小学，学区怎么划分？需要准备哪些入学材料？", "channel": "web", "metadata": {}}]}]})
+
     items: list[Submission] = Field(min_length=1, max_length=MAX_BATCH,
                                     description=f"1 to {MAX_BATCH} submissions")
 

@@ -254,3 +254,24 @@ def test_every_route_needs_its_role(service):
                 assert refused.status_code == 403, (method, path)
             checked += 1
     assert checked >= 20
+
+
+def test_openapi_documents_errors_and_gives_chinese_examples(service):
+    spec = service.get("/openapi.json").json()
+    assert "ErrorDetail" in spec["components"]["schemas"]
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            errors = {code for code in operation["responses"] if code.startswith(("4", "5"))}
+            assert errors, f"{method.upper()} {path} documents no error response"
+            if path.startswith("/v1/") and not path.startswith("/v1/public/"):
+                assert {"401", "403"} <= errors, f"{method.upper()} {path}: the key errors are not documented"
+            body = operation.get("requestBody", {}).get("content", {})
+            for media in body.values():
+                ref = media.get("schema", {}).get("$ref", "")
+                schema = spec["components"]["schemas"][ref.rsplit("/", 1)[-1]] if ref else media.get("schema", {})
+                examples = schema.get("examples") or media.get("examples") or media.get("example")
+                assert examples, f"{method.upper()} {path}: the request body has no example"
+                if path == "/v1/webhooks":
+                    continue  # an address and event codes: nothing in it is written by people
+                assert any("\u4e00" <= ch <= "\u9fff" for ch in json.dumps(examples, ensure_ascii=False)), \
+                    f"{method.upper()} {path}: the example is not in Chinese"

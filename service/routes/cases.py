@@ -5,9 +5,9 @@ from ..intake import register_submissions
 from ..deps import DuplicateIndexDep, IntakeKey, PredictorDep, ReviewerKey, SessionDep
 from ..lifecycle import STATE_NAMES
 from ..schemas import (CaseCreated, CaseDetail, CaseEventView, Classification, CorrectionEvent, CorrectionRequest,
-                       Submission)
+                       Submission, error_responses)
 
-router = APIRouter(prefix="/v1/cases", tags=["cases"])
+router = APIRouter(prefix="/v1/cases", tags=["cases"], responses=error_responses(401, 403, 404, 413, 422, 503))
 
 
 @router.post("", response_model=CaseCreated, status_code=status.HTTP_201_CREATED)

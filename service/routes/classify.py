@@ -2,9 +2,9 @@ from fastapi import APIRouter, Request
 
 from ..deps import IntakeKey, PredictorDep
 from ..intake import attach_routes
-from ..schemas import BatchRequest, BatchResponse, Classification, Submission
+from ..schemas import BatchRequest, BatchResponse, Classification, Submission, error_responses
 
-router = APIRouter(prefix="/v1", tags=["classify"])
+router = APIRouter(prefix="/v1", tags=["classify"], responses=error_responses(401, 403, 413, 422, 503))
 
 
 @router.post("/classify", response_model=Classification)

@@ -6,10 +6,10 @@ from .. import duplicate_store
 from ..intake import attach_routes
 from ..deps import DuplicateIndexDep, IntakeKey, PredictorDep, ReviewerKey, SessionDep, require_duplicate_scorer
 from ..schemas import (MAX_ROW_ID, DuplicateLinkView, DuplicateSearchRequest, DuplicateSearchResponse, HotIssues,
-                       LinkReviewRequest)
+                       LinkReviewRequest, error_responses)
 from ..tables import as_utc
 
-router = APIRouter(prefix="/v1", tags=["duplicates"])
+router = APIRouter(prefix="/v1", tags=["duplicates"], responses=error_responses(401, 403, 404, 413, 422, 503))
 
 
 @router.post("/duplicates:search", response_model=DuplicateSearchResponse)

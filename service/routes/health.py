@@ -2,9 +2,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from ..schemas import Health
+from ..schemas import Health, error_responses
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], responses=error_responses(503,))
 
 
 @router.get("/healthz", response_model=Health)

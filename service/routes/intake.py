@@ -3,15 +3,17 @@ from fastapi import APIRouter, HTTPException, Path, Request, status
 from ..channel_adapters import ADAPTERS, PayloadError
 from ..deps import DuplicateIndexDep, IntakeKey, PredictorDep, SessionDep
 from ..intake import register_submissions
-from ..schemas import IntakeResult
+from ..schemas import IntakeResult, error_responses
 
-router = APIRouter(prefix="/v1/intake", tags=["intake"])
+router = APIRouter(prefix="/v1/intake", tags=["intake"], responses=error_responses(401, 403, 404, 413, 422, 503))
 
 _PAYLOADS = {
     "application/json": {"example": {"gdbh": "QH12345-2026-1108-00417", "ldsj": "2026-11-08 09:42:17",
                                      "ldhm": "13800000000", "ldrxm": "韩女士", "gdbt": "小区供暖温度不达标",
                                      "gdnr": "来电人反映：其居住的小区自11月1日供暖以来室内温度一直在14度左右……"}},
-    "message/rfc822": {"schema": {"type": "string", "format": "binary"}},
+    "message/rfc822": {"schema": {"type": "string", "format": "binary"},
+                       "example": "From: =?utf-8?b?5byg5YWI55Sf?= <zhang@example.cn>\nSubject: =?utf-8?b?5bCP5Yy655S15qKv?=\n"
+                                  "Content-Type: text/plain; charset=utf-8\n\n尊敬的厅长：我们小区的电梯坏了三个月没人修……"},
     "application/xml": {"example": "<xml><MsgType><![CDATA[text]]></MsgType><CreateTime>1762680912</CreateTime>"
                                    "<Content><![CDATA[村口小桥栏杆断了两根一直没人修]]></Content></xml>"},
     "text/csv": {"example": "来信编号,收信日期,来信人,联系电话,地址,标题,正文\nXF-1,2026-11-03,马先生,,青海省西宁市,标题,正文……"},

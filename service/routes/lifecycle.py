@@ -4,10 +4,11 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from .. import case_store, lifecycle
 from ..deps import ReviewerKey, SessionDep
-from ..schemas import MAX_ROW_ID, CaseDetail, CaseList, CaseSummary, ExtensionRequest, State, TransitionRequest
+from ..schemas import (MAX_ROW_ID, CaseDetail, CaseList, CaseSummary, ExtensionRequest, State, TransitionRequest,
+                       error_responses)
 from .cases import case_detail
 
-router = APIRouter(prefix="/v1/cases", tags=["lifecycle"])
+router = APIRouter(prefix="/v1/cases", tags=["lifecycle"], responses=error_responses(401, 403, 404, 409, 422))
 
 
 @router.get("", response_model=CaseList)

@@ -2,9 +2,9 @@ from fastapi import APIRouter, HTTPException, Request, status
 
 from ..deps import AdminKey, SessionDep
 from ..predictor import ModelCheckError
-from ..schemas import ModelList, ModelVersion
+from ..schemas import ModelList, ModelVersion, error_responses
 
-router = APIRouter(prefix="/v1/models", tags=["models"])
+router = APIRouter(prefix="/v1/models", tags=["models"], responses=error_responses(401, 403, 404, 409))
 
 
 @router.get("", response_model=ModelList)

@@ -6,10 +6,11 @@ from sqlalchemy.orm import selectinload
 
 from ..deps import AdminKey, ReviewerKey, SessionDep
 from ..notifications import EVENT_TYPES
-from ..schemas import (MAX_ROW_ID, DeliveryView, NotificationList, NotificationView, WebhookCreate, WebhookList, WebhookView)
+from ..schemas import (MAX_ROW_ID, DeliveryView, NotificationList, NotificationView, WebhookCreate, WebhookList,
+                       WebhookView, error_responses)
 from ..tables import Delivery, Notification, WebhookSubscription
 
-router = APIRouter(prefix="/v1", tags=["notifications"])
+router = APIRouter(prefix="/v1", tags=["notifications"], responses=error_responses(401, 403, 404, 422))
 
 
 @router.post("/webhooks", response_model=WebhookView, status_code=status.HTTP_201_CREATED)

@@ -3,9 +3,9 @@ from fastapi import APIRouter, HTTPException, Query, status
 from .. import case_store
 from ..deps import SessionDep
 from ..lifecycle import STATE_NAMES
-from ..schemas import CaseStatus
+from ..schemas import CaseStatus, error_responses
 
-router = APIRouter(prefix="/v1/public", tags=["petitioners"])
+router = APIRouter(prefix="/v1/public", tags=["petitioners"], responses=error_responses(404, 422, 429))
 
 
 @router.get("/cases/{case_id}/status", response_model=CaseStatus)

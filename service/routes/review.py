@@ -2,9 +2,9 @@ from fastapi import APIRouter, Query
 
 from .. import case_store
 from ..deps import ReviewerKey, SessionDep
-from ..schemas import QueueItem, ReviewQueue
+from ..schemas import QueueItem, ReviewQueue, error_responses
 
-router = APIRouter(prefix="/v1/review", tags=["review"])
+router = APIRouter(prefix="/v1/review", tags=["review"], responses=error_responses(401, 403, 422))
 
 
 @router.get("/queue", response_model=ReviewQueue)

@@ -2,10 +2,10 @@ from fastapi import APIRouter, Body, HTTPException, Request, status
 
 from ..deps import AdminKey, ReviewerKey, SessionDep
 from ..routing import RoutingTable
-from ..schemas import RoutingTableInfo
+from ..schemas import RoutingTableInfo, error_responses
 from ..tables import RoutingTableVersion
 
-router = APIRouter(prefix="/v1/routing-table", tags=["routing"])
+router = APIRouter(prefix="/v1/routing-table", tags=["routing"], responses=error_responses(401, 403, 413, 422))
 
 
 def _info(table: RoutingTable) -> RoutingTableInfo:

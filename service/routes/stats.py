@@ -5,10 +5,10 @@ from fastapi import APIRouter, Query
 
 from .. import statistics
 from ..deps import ReviewerKey, SessionDep
-from ..schemas import Stats, State
+from ..schemas import Stats, State, error_responses
 from ..tables import as_utc
 
-router = APIRouter(prefix="/v1", tags=["statistics"])
+router = APIRouter(prefix="/v1", tags=["statistics"], responses=error_responses(401, 403, 422))
 
 
 @router.get("/stats", response_model=Stats)
