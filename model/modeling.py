@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
-from transformers import AutoConfig, AutoModel, AutoTokenizer
+from transformers import AutoModel, AutoTokenizer
 
 from .triage_config import MULTI_LABEL_HEAD, SINGLE_LABEL_HEADS, TriageConfig
 
@@ -90,6 +90,3 @@ class TriageModel(nn.Module):
 def load_tokenizer(directory: str | Path):
     return AutoTokenizer.from_pretrained(str(directory))
 
-
-def encoder_config(name_or_path: str):
-    return AutoConfig.from_pretrained(name_or_path)

@@ -26,7 +26,6 @@ from .schemas import Classification, CorrectionRequest, Submission
 from .tables import Case, Correction, as_utc, utcnow
 from .time_limits import TimeLimitPolicy
 
-LABEL_FIELDS = ("type", "department", "risk", "risk_reasons")
 LOW_MARGIN = 0.2
 
 

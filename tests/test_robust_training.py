@@ -19,7 +19,7 @@ from petition_triage.training.args import TrainingArguments
 from petition_triage.training.augment import AugmentConfig, add_noise, augment, drop_channel_frames
 from petition_triage.training.corpus import read_records, write_records
 from petition_triage.training.data import Example
-from petition_triage.training.remit_head import embed, init_department_head, remit_passages, zero_shot_scores
+from petition_triage.training.remit_head import init_department_head, remit_passages, zero_shot_scores
 
 DATA = REPO_ROOT / "data_samples"
 

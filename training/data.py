@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import random
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -229,6 +229,3 @@ def split_off_dev(examples: list[Example], fraction: float, seed: int) -> tuple[
         dev.append(train.pop())
     return train, dev
 
-
-def describe(examples: list[Example]) -> dict[str, Counter]:
-    return {head: Counter(e.labels[head] for e in examples if e.labels[head]) for head in SINGLE_LABEL_HEADS}
