@@ -177,13 +177,17 @@ def shift_gap(metrics: dict, baseline: dict, zero_shot: dict, long_letters: dict
         lines += [f"Zero-shot department from the remits alone (`bench/zero_shot_remits.py`, no petition seen): "
                   f"{cells}.", ""]
     if long_letters.get("subsets"):
-        lines += [f"Long letters on {long_letters['split']} (`bench/long_letters.py`, model `{long_letters['model']}`):", "",
-                  "| records | reading | examples | department accuracy | top-3 | type macro-F1 | risk macro-F1 |",
-                  "|---|---|---|---|---|---|---|"]
+        reads = f"; the model reads long texts `{long_letters['model_reads']}`" if "model_reads" in long_letters else ""
+        lines += [f"Long letters on {long_letters['split']} (`bench/long_letters.py`, model `{long_letters['model']}`"
+                  f"{reads}; hybrid: the windows decide type and department, head+tail risk):", "",
+                  "| records | reading | examples | department accuracy | top-3 | type macro-F1 | risk macro-F1 | "
+                  "sent to review |", "|---|---|---|---|---|---|---|---|"]
         for subset, modes in long_letters["subsets"].items():
             for mode, r in modes.items():
+                review = f"{r['needs_review_rate']:.3f}" if "needs_review_rate" in r else "–"
                 lines.append(f"| {subset} | {mode} | {r['examples']} | {r['department_accuracy']:.3f} | "
-                             f"{r['department_top3']:.3f} | {r['type_macro_f1']:.3f} | {r['risk_macro_f1']:.3f} |")
+                             f"{r['department_top3']:.3f} | {r['type_macro_f1']:.3f} | {r['risk_macro_f1']:.3f} | "
+                             f"{review} |")
         lines.append("")
     return lines
 
