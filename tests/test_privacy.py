@@ -25,3 +25,24 @@ def test_log_records_are_masked(caplog):
     with caplog.at_level(logging.INFO):
         logger.info("case from %s", "13900001234")
     assert "139****1234" in caplog.text and "13900001234" not in caplog.text
+
+
+def test_secrets_and_the_database_are_readable_by_the_service_alone(tmp_path):
+    import stat
+
+    from petition_triage.config import Settings
+    from petition_triage.service.database import Database, migrate
+
+    settings = Settings(home=tmp_path / "home")
+    salt, secret = settings.resolved_contact_salt(), settings.resolved_session_secret()
+    assert salt and secret and settings.resolved_session_secret() == secret, "made once, then kept"
+    mode = lambda path: stat.S_IMODE(path.stat().st_mode)  # noqa: E731
+    assert mode(tmp_path / "home" / "session_secret") == mode(tmp_path / "home" / "contact_salt") == 0o600
+    assert mode(tmp_path / "home") == 0o700
+    database = Database(settings.resolved_database_url)
+    migrate(database.engine)
+    assert mode(tmp_path / "home" / "petition-triage.db") == 0o600
+    database.engine.dispose()
+    # A secret left readable by an older version is narrowed, its value kept.
+    (tmp_path / "home" / "session_secret").chmod(0o644)
+    assert settings.resolved_session_secret() == secret and mode(tmp_path / "home" / "session_secret") == 0o600

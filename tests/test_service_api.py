@@ -275,3 +275,20 @@ def test_openapi_documents_errors_and_gives_chinese_examples(service):
                     continue  # an address and event codes: nothing in it is written by people
                 assert any("\u4e00" <= ch <= "\u9fff" for ch in json.dumps(examples, ensure_ascii=False)), \
                     f"{method.upper()} {path}: the example is not in Chinese"
+
+
+def test_a_lone_surrogate_is_a_422_naming_it(service):
+    body = '{"text": "我的电话13912345678，身份证630102199001011234\\ud800", "title": "x"}'
+    response = service.post("/v1/classify", content=body.encode(), headers={**service.keys["intake"],
+                                                                            "Content-Type": "application/json"})
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "text"]
+    assert "13912345678" not in response.text, "a 422 names the field, it does not echo the input"
+    titled = service.post("/v1/cases", content='{"text": "电梯坏了", "title": "\\udfff"}'.encode(),
+                          headers={**service.keys["intake"], "Content-Type": "application/json"})
+    assert titled.status_code == 422 and titled.json()["detail"][0]["loc"] == ["body", "title"]
+    # Built in code rather than parsed from JSON (a file to `predict`), a submission refuses it too.
+    from pydantic import ValidationError
+
+    from petition_triage.service.schemas import Submission
+    with pytest.raises(ValidationError, match="valid string"):
+        Submission(text="电梯坏了\udfff")
