@@ -29,7 +29,7 @@ def read(secret: str, cookie: str | None, now: float | None = None) -> int | Non
     """The key id of a valid, unexpired cookie, else None."""
     try:
         key_id, expires, mac = (cookie or "").split(".")
-        if not hmac.compare_digest(mac, _mac(secret, f"{key_id}.{expires}")) or int(expires) < (now or time.time()):
+        if not _same(mac, _mac(secret, f"{key_id}.{expires}")) or int(expires) < (now or time.time()):
             return None
         return int(key_id)
     except ValueError:
@@ -41,4 +41,10 @@ def csrf_token(secret: str, cookie: str) -> str:
 
 
 def csrf_ok(secret: str, cookie: str | None, token: str | None) -> bool:
-    return bool(cookie and token) and hmac.compare_digest(csrf_token(secret, cookie), token)
+    return bool(cookie and token) and _same(csrf_token(secret, cookie), token)
+
+
+def _same(expected: str, given: str) -> bool:
+    """Constant-time equality that takes any text: a forged value may hold non-ASCII characters, which
+    `hmac.compare_digest` refuses on str (a TypeError, and so a 500)."""
+    return hmac.compare_digest(expected.encode("utf-8", "surrogatepass"), given.encode("utf-8", "surrogatepass"))

@@ -46,3 +46,15 @@ def test_secrets_and_the_database_are_readable_by_the_service_alone(tmp_path):
     # A secret left readable by an older version is narrowed, its value kept.
     (tmp_path / "home" / "session_secret").chmod(0o644)
     assert settings.resolved_session_secret() == secret and mode(tmp_path / "home" / "session_secret") == 0o600
+
+
+def test_forged_session_and_csrf_values_with_any_characters_are_refused_not_errors():
+    from petition_triage.service.web_session import csrf_ok, csrf_token, issue, read
+
+    secret = "s" * 32
+    cookie = issue(secret, 7)
+    assert read(secret, cookie) == 7
+    assert read(secret, "7.99999999999.签名") is None
+    assert read(secret, "7.99999999999.\udcff") is None
+    assert csrf_ok(secret, cookie, csrf_token(secret, cookie))
+    assert not csrf_ok(secret, cookie, "令牌") and not csrf_ok(secret, cookie, "\udcff")
