@@ -62,6 +62,39 @@ class Route:
     options: list[RouteOption] = field(default_factory=list)
 
 
+def _kind(value) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "true/false", type(None): "null"}.get(
+        type(value), "a number")
+
+
+def _text(raw: dict, key: str, where: str, required: bool = True) -> str:
+    value = raw.get(key, None if required else "")
+    if isinstance(value, int) and not isinstance(value, bool) and key in ("id", "region"):
+        value = str(value)  # an id or a division code written as a number
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise ValueError(f"{where}: {key} must be {'a non-empty' if required else 'a'} string, not {_kind(value)}")
+    return value
+
+
+def _texts(raw: dict, key: str, where: str) -> tuple[str, ...]:
+    value = raw.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError(f"{where}: {key} must be a list of non-empty strings")
+    return tuple(value)
+
+
+def _rule(raw, n: int) -> Rule:
+    if not isinstance(raw, dict):
+        raise ValueError(f"rule {n + 1}: a rule is an object, not {_kind(raw)}")
+    where = f"rule {raw.get('id', n + 1)!r}"
+    priority = raw.get("priority", 0)
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise ValueError(f"{where}: priority must be a whole number, not {_kind(priority)}")
+    return Rule(id=_text(raw, "id", where), department=_text(raw, "department", where),
+                office=_text(raw, "office", where), region=_text(raw, "region", where, required=False),
+                priority=priority, keywords=_texts(raw, "keywords", where), channels=_texts(raw, "channels", where))
+
+
 @dataclass
 class RoutingTable:
     version: str
@@ -74,18 +107,21 @@ class RoutingTable:
 
     @classmethod
     def from_dict(cls, data: dict) -> "RoutingTable":
-        rules = []
-        for raw in data["rules"]:
-            try:
-                rules.append(Rule(id=str(raw["id"]), department=raw["department"], office=raw["office"],
-                                  region=str(raw.get("region", "")), priority=int(raw.get("priority", 0)),
-                                  keywords=tuple(raw.get("keywords", ())), channels=tuple(raw.get("channels", ()))))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise ValueError(f"rule {raw.get('id', '?')!r}: {exc}") from exc
+        """A table from its JSON form; ValueError naming the first thing of the wrong shape or type."""
+        if not isinstance(data, dict):
+            raise ValueError(f"a routing table is an object with version, dispatcher and rules, not {_kind(data)}")
+        version, dispatcher, raw_rules = data.get("version"), data.get("dispatcher"), data.get("rules")
+        if not isinstance(version, (str, int)) or isinstance(version, bool) or not str(version).strip():
+            raise ValueError("version must be a non-empty string")
+        if not isinstance(dispatcher, str) or not dispatcher.strip():
+            raise ValueError(f"dispatcher must be the name of the dispatch desk (a string), not {_kind(dispatcher)}")
+        if not isinstance(raw_rules, list):
+            raise ValueError(f"rules must be a list of rules, not {_kind(raw_rules)}")
+        rules = [_rule(raw, n) for n, raw in enumerate(raw_rules)]
         ids = [r.id for r in rules]
         if len(ids) != len(set(ids)):
             raise ValueError("rule ids must be unique")
-        return cls(version=str(data["version"]), dispatcher=data["dispatcher"], rules=rules)
+        return cls(version=str(version), dispatcher=dispatcher, rules=rules)
 
     def to_dict(self) -> dict:
         return {"version": self.version, "dispatcher": self.dispatcher,

@@ -47,7 +47,15 @@ class RoutingState:
                     if newest is None or newest == self._version_id:
                         return
                     row = session.get(RoutingTableVersion, newest)
-                    self._table, self._version_id = RoutingTable.from_dict(row.content), newest
+                    try:
+                        table = RoutingTable.from_dict(row.content)
+                    except ValueError as exc:
+                        # Stored before tables were checked this closely: never let it break classifying.
+                        logger.error("routing table version %d is malformed (%s); keeping %s", newest, exc,
+                                     self._table.version)
+                        self._version_id = newest
+                        return
+                    self._table, self._version_id = table, newest
                     logger.info("routing table %s (version %d) is in force", self._table.version, newest)
             except SQLAlchemyError as exc:
                 logger.warning("could not check for a newer routing table (%s); keeping %s", exc.__class__.__name__,

@@ -107,6 +107,30 @@ def test_routes_in_responses_table_versions_and_office_corrections(service):
     refused = service.put("/v1/routing-table", json=conflicting, headers=admin)
     assert refused.status_code == 422 and "conflict" in refused.json()["detail"]
     assert service.put("/v1/routing-table", json={"rules": []}, headers=admin).status_code == 422
+    # Wrong types are named and refused, and classification goes on with the table in force.
+    good = {"id": "w", "department": "hrss", "office": "人社局"}
+    for wrong_rule, named in (({"office": 123}, "office must be"), ({"keywords": [1]}, "keywords must be"),
+                              ({"office": ["甲"]}, "office must be"), ({"priority": "high"}, "priority must be")):
+        table = {"version": "bad", "dispatcher": "人工分办", "rules": [{**good, **wrong_rule}]}
+        answer = service.put("/v1/routing-table", json=table, headers=admin)
+        assert answer.status_code == 422 and named in answer.json()["detail"], answer.text
+    for table in ({"version": "bad", "dispatcher": "人工分办", "rules": {"a": good}},
+                  {"version": "bad", "dispatcher": {"name": "x"}, "rules": [good]},
+                  {"version": "bad", "dispatcher": "人工分办", "rules": "hrss"}, ["not", "a", "table"]):
+        assert service.put("/v1/routing-table", json=table, headers=admin).status_code == 422
+    assert service.post("/v1/classify", json={"text": text}, headers=service.keys["intake"]).status_code == 200
+    # A malformed version already in the database (stored before these checks) is skipped, not served.
+    from petition_triage.service.tables import RoutingTableVersion
+
+    in_force = service.app_state.routing.current().version
+    with service.app_state.database.sessions() as session:
+        session.add(RoutingTableVersion(version="stored-bad", content={"version": "stored-bad", "dispatcher": "人工分办",
+                                                                       "rules": [{**good, "office": 1}]},
+                                        actor="old"))
+        session.commit()
+    service.app_state.routing._refresh()
+    assert service.app_state.routing.current().version == in_force
+    assert service.post("/v1/classify", json={"text": text}, headers=service.keys["intake"]).status_code == 200
     departments = classified["department"]["top_k"]
     rules = [{"id": f"r{i}", "department": d["label"], "office": f"{d['label']}办"} for i, d in enumerate(departments)]
     accepted = service.put("/v1/routing-table", json={"version": "v2", "dispatcher": "人工分办", "rules": rules},
