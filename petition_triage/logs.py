@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import logging
 
-from .privacy import mask_personal_data
+from .privacy import mask_personal_data, mask_url_secrets
 
 
-class MaskingFilter(logging.Filter):
-    """Masks phone and ID numbers in every record, whatever module logged it."""
+class MaskingFormatter(logging.Formatter):
+    """Masks phone and ID numbers and secret query values (a petitioner's status code) in every line
+    written, whatever module logged it, tracebacks included (an error's frames can hold a petition)."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = mask_personal_data(record.getMessage())
-        record.args = None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_personal_data(mask_url_secrets(super().format(record)))
 
 
 def setup_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(MaskingFilter())
+    handler.setFormatter(MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -11,6 +11,15 @@ _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})-?\d{7,8}(?!\d)")
 
 
+# Secrets a URL may carry in its query: a petitioner's status code, a key pasted into a link.
+_QUERY_SECRET = re.compile(r"([?&](?:code|key|api_key|token|csrf)=)[^&\s\"']+", re.IGNORECASE)
+
+
+def mask_url_secrets(text: str) -> str:
+    """Hides the values of secret query parameters (`?code=123456` becomes `?code=***`)."""
+    return _QUERY_SECRET.sub(r"\1***", text)
+
+
 def mask_personal_data(text: str) -> str:
     """Masks ID, mobile and landline numbers, keeping just enough to tell records apart."""
     text = _ID_NUMBER.sub(r"\1********\2", text)

@@ -27,6 +27,7 @@ from .keys import KeyCache, create_key, list_keys
 from .model_registry import ModelRegistry
 from .routes import (pages, routing_table, cases, classify, duplicates, health, intake, lifecycle, models, notifications, public, review,
                      stats)
+from .rate_limits import StatusGuessLimits
 from .routing import RoutingTable
 from .routing_state import RoutingState
 from .service_metrics import ServiceMetrics
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.duplicate_index = DuplicateIndex()
     app.state.time_limits = TimeLimitPolicy.load(settings.time_limits_file)
+    app.state.status_guess_limits = StatusGuessLimits()
     app.state.routing = RoutingState(RoutingTable.load(settings.routing_table_file), database,
                                      settings.routing_refresh_s)
     app.state.dispatcher = Dispatcher(database, load_sms_sender(settings.sms_sender))

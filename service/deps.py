@@ -14,6 +14,7 @@ from .duplicate_scorer import DuplicateScorer
 from . import web_session
 from .keys import role_allows
 from .predictor import Predictor
+from .rate_limits import StatusGuessLimits
 from .tables import ApiKey
 
 _bearer = HTTPBearer(auto_error=False, description="API key as a bearer token")
@@ -43,6 +44,13 @@ def get_duplicate_index(request: Request) -> DuplicateIndex:
 
 
 DuplicateIndexDep = Annotated[DuplicateIndex, Depends(get_duplicate_index)]
+
+
+def get_status_guess_limits(request: Request) -> StatusGuessLimits:
+    return request.app.state.status_guess_limits
+
+
+StatusGuessLimitsDep = Annotated[StatusGuessLimits, Depends(get_status_guess_limits)]
 
 
 def require_duplicate_scorer(predictor: Predictor) -> DuplicateScorer:

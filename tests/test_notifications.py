@@ -164,4 +164,10 @@ def test_petitioner_checks_status_with_the_code(service):
     refused = service.get(f"/v1/public/cases/{case['id']}/status", params={"code": wrong})
     unknown = service.get("/v1/public/cases/no-such-case/status", params={"code": code})
     assert refused.status_code == unknown.status_code == 404 and refused.json() == unknown.json()
+    # Guessing a case's code: after ten wrong codes the next tries wait, the right code included.
+    for guess in range(9):
+        assert service.get(f"/v1/public/cases/{case['id']}/status", params={"code": f"{guess:06d}" if
+                           f"{guess:06d}" != code else "999999"}).status_code == 404
+    blocked = service.get(f"/v1/public/cases/{case['id']}/status", params={"code": code})
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
     assert "verification" not in json.dumps(service.get(f"/v1/cases/{case['id']}", headers=service.keys["reviewer"]).json())

@@ -1,6 +1,6 @@
 import logging
 
-from petition_triage.logs import MaskingFilter
+from petition_triage.logs import MaskingFormatter
 from petition_triage.privacy import contact_hash, mask_personal_data
 
 
@@ -19,12 +19,27 @@ def test_contact_hash_normalises_and_salts():
     assert "13900001234" not in contact_hash("13900001234", "s")
 
 
-def test_log_records_are_masked(caplog):
+def test_log_lines_are_masked_tracebacks_and_status_codes_included():
+    import io
+
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(MaskingFormatter("%(message)s"))
     logger = logging.getLogger("petition_triage.test")
-    logger.addFilter(MaskingFilter())
-    with caplog.at_level(logging.INFO):
-        logger.info("case from %s", "13900001234")
-    assert "139****1234" in caplog.text and "13900001234" not in caplog.text
+    logger.addHandler(handler)
+    try:
+        logger.warning("case from %s", "13900001234")
+        logger.warning('"GET /v1/public/cases/abc/status?code=482913 HTTP/1.1" 404')
+        try:
+            raise ValueError("text: 身份证630000198503120017，电话13900001234")
+        except ValueError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+    written = out.getvalue()
+    assert "139****1234" in written and "13900001234" not in written
+    assert "482913" not in written and "status?code=***" in written
+    assert "ValueError" in written and "630000198503120017" not in written
 
 
 def test_secrets_and_the_database_are_readable_by_the_service_alone(tmp_path):
@@ -58,3 +73,25 @@ def test_forged_session_and_csrf_values_with_any_characters_are_refused_not_erro
     assert read(secret, "7.99999999999.\udcff") is None
     assert csrf_ok(secret, cookie, csrf_token(secret, cookie))
     assert not csrf_ok(secret, cookie, "令牌") and not csrf_ok(secret, cookie, "\udcff")
+
+
+def test_failure_limiter_counts_failures_in_a_sliding_window():
+    from petition_triage.service.rate_limits import FailureLimiter, StatusGuessLimits
+
+    now = [0.0]
+    limiter = FailureLimiter(3, 60, max_keys=2, clock=lambda: now[0])
+    for _ in range(3):
+        assert limiter.retry_after("a") is None
+        limiter.fail("a")
+    assert limiter.retry_after("a") == 60
+    now[0] = 30
+    assert limiter.retry_after("a") == 30
+    now[0] = 61
+    assert limiter.retry_after("a") is None, "old failures leave the window"
+    limiter.fail("b"), limiter.fail("c"), limiter.fail("d")
+    assert len(limiter._failures) == 2, "the number of keys kept is bounded"
+    limits = StatusGuessLimits(clock=lambda: now[0])
+    for case in range(30):
+        limits.fail(f"case-{case}", "10.0.0.1")
+    assert limits.retry_after("case-new", "10.0.0.1"), "one address guessing across many cases waits too"
+    assert limits.retry_after("case-new", "10.0.0.2") is None
