@@ -30,20 +30,22 @@ screenshots: install browser
 	PETITION_TRIAGE_UI_MODEL=models/default PETITION_TRIAGE_SCREENSHOTS=docs/screenshots \
 		$(BIN)/python -m pytest -q tests/test_pages.py -k browser
 
-# Trains, exports and evaluates the default model on data_samples/, then promotes it to
-# models/default only if it is not worse on the test split than the model there, and rewrites
-# the shipped model's bench report (bench/results/default_model.json).
-# 6 epochs reproduced the shipped model on the first corpus alone; with corpus v2 in train it trains the
-# next candidate (hours on 2 CPU cores; on a GPU add TRAIN_ARGS="--device cuda").
+# Trains, exports and evaluates the default model on data_samples/ (the first corpus and corpus v2),
+# then promotes it to models/default only if no head is more than a point below the model there on
+# the test split and on shift-dev, and rewrites the shipped model's bench report
+# (bench/results/default_model.json). The recipe is the one of the best v1+v2 candidate so far:
+# dev joined by shift-dev, agency names and channel frames masked at random (about 2 hours on
+# 2 CPU cores; on a GPU add TRAIN_ARGS="--device cuda").
 RUN_DIR ?= runs/default
 model: install
-	$(BIN)/petition-triage train --data data_samples --out $(RUN_DIR) --epochs 6 --threads 2 $(TRAIN_ARGS)
+	$(BIN)/petition-triage train --data data_samples --out $(RUN_DIR) --epochs 4 --threads 2 \
+		--dev-splits dev,shift-dev --mask-agencies 0.3 --drop-frames 0.5 $(TRAIN_ARGS)
 	$(BIN)/petition-triage export --model $(RUN_DIR)
 	$(BIN)/petition-triage evaluate --model $(RUN_DIR) --data data_samples --split test
 	$(BIN)/petition-triage evaluate --model $(RUN_DIR) --data data_samples --split shift-dev
 	$(BIN)/petition-triage evaluate --model $(RUN_DIR) --data data_samples --split shift-test
 	$(BIN)/petition-triage duplicates fit --model $(RUN_DIR) --data data_samples
-	$(BIN)/petition-triage promote --model $(RUN_DIR)
+	$(BIN)/petition-triage promote --model $(RUN_DIR) --tolerance 0.01
 	$(BIN)/python bench/default_model.py
 
 bench: install
@@ -53,6 +55,7 @@ bench: install
 	$(BIN)/python bench/bench_inference.py --pytorch $(RUN_DIR)/pytorch
 	$(BIN)/python bench/bench_http.py
 	$(BIN)/python bench/bench_duplicates.py
+	$(BIN)/python bench/long_letters.py
 	$(BIN)/python bench/bench_places.py
 	$(BIN)/python bench/bench_stats.py
 	$(BIN)/python bench/bench_soak.py
