@@ -370,8 +370,9 @@ def test_model_without_scorer_still_registers(tmp_path, tiny_model_dir):
 
 
 def test_a_case_bridging_two_groups_merges_them_under_their_earliest_case(tmp_path, database_url):
+    from petition_triage.service.duplicate_index import Match
+    from petition_triage.service.duplicate_scorer import PairEvidence
     from petition_triage.service.duplicate_store import add_fingerprint_and_links, regroup
-    from petition_triage.service.schemas import DuplicateEvidence, DuplicateMatch
 
     database = Database(database_url)
     migrate(database.engine)
@@ -383,9 +384,10 @@ def test_a_case_bridging_two_groups_merges_them_under_their_earliest_case(tmp_pa
         session.add(DuplicateLink(case_id="b", other_case_id="a", kind="duplicate", score=0.9, evidence={},
                                   created_at=start + timedelta(days=3)))
         new = _store_case(session, "new", created_at=start + timedelta(days=9))
-        evidence = DuplicateEvidence(stages=["contact"], semantic_similarity=0.9, text_similarity=0.5, shared_terms=[],
-                                     same_contact=True, same_name=False)
-        matches = [DuplicateMatch(case_id=other, kind="duplicate", score=0.9, evidence=evidence) for other in ("b", "c")]
+        evidence = PairEvidence(semantic_similarity=0.9, text_similarity=0.5, shared_terms=[], same_contact=True,
+                                same_name=False, features=np.zeros(len(FEATURES)))
+        matches = [Match(case_id=other, kind="duplicate", score=0.9, stages=["contact"], evidence=evidence)
+                   for other in ("b", "c")]
         add_fingerprint_and_links(session, new, fingerprint(LETTER, None, _unit(0), {}, "s", embedding_model="m"),
                                   matches)
         session.commit()
