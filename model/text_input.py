@@ -79,12 +79,6 @@ def encode_windows(tokenizer, texts: Sequence[str], max_length: int, mode: str) 
     return out
 
 
-def encode_chunks(tokenizer, texts: Sequence[str], max_length: int) -> list[list[list[int]]]:
-    """Each text as consecutive windows of `max_length` tokens (framed like `encode_batch`), so a long
-    letter is read whole instead of head and tail only; a text that fits is one window."""
-    return encode_windows(tokenizer, texts, max_length, "chunks")
-
-
 def pad_batch(ids: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
     """`input_ids` and `attention_mask` (int64), padded on the right to the longest row."""
     width = max(len(x) for x in ids)

@@ -31,10 +31,16 @@ class FileError(ValueError):
     """An input or output file that cannot be used as given; the message says what to change."""
 
 
-def read_table(path: Path) -> pd.DataFrame:
+def table_format(path: Path, what: str = "file") -> str:
+    """The file's suffix, or FileError where it is not one of FORMATS."""
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
-        raise FileError(f"{path}: unsupported file type {suffix!r}; use one of {', '.join(FORMATS)}")
+        raise FileError(f"{path}: unsupported {what} type {suffix!r}; use one of {', '.join(FORMATS)}")
+    return suffix
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    suffix = table_format(path)
     if not path.exists():
         raise FileError(f"no such file: {path}")
     if suffix == ".csv":
@@ -48,9 +54,7 @@ def read_table(path: Path) -> pd.DataFrame:
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
-    suffix = path.suffix.lower()
-    if suffix not in FORMATS:
-        raise FileError(f"{path}: unsupported output type {suffix!r}; use one of {', '.join(FORMATS)}")
+    suffix = table_format(path, "output")
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
         frame.to_csv(path, index=False, encoding="utf-8-sig")  # with a BOM, so Excel reads the Chinese
@@ -140,8 +144,7 @@ def predict_file(model_dir: Path, data: Path, out: Path, text_col: str = "text",
                  on_total: Callable[[int], None] | None = None,
                  on_batch: Callable[[int], None] | None = None) -> dict:
     """Classifies every row of `data` into `out`; returns a summary (rows, errors, review share)."""
-    if out.suffix.lower() not in FORMATS:
-        raise FileError(f"{out}: unsupported output type {out.suffix!r}; use one of {', '.join(FORMATS)}")
+    table_format(out, "output")  # before the model loads, not after the work
     frame = read_table(data)
     predictor = Predictor(model_dir, load_taxonomy())
     table = RoutingTable.load(routing_table)

@@ -149,18 +149,18 @@ def test_wise_ft_interpolates_the_encoder(robust_model, tiny_bert_dir, tmp_path,
 
 def test_long_letters_are_read_whole_in_windows(tiny_model_dir):
     from petition_triage.model.inference import OnnxTriageModel, pool_windows
-    from petition_triage.model.text_input import MAX_CHUNKS, encode_chunks
+    from petition_triage.model.text_input import MAX_CHUNKS, encode_windows
 
     model = OnnxTriageModel(tiny_model_dir)
     letter = "我家住在锦华苑3号楼，" * 50
-    chunks = encode_chunks(model.tokenizer, [letter, "电梯坏了"], 64)
+    chunks = encode_windows(model.tokenizer, [letter, "电梯坏了"], 64, "chunks")
     assert len(chunks[0]) > 5 and len(chunks[1]) == 1
     assert all(len(w) <= 64 and w[0] == model.tokenizer.cls_token_id for w in chunks[0])
     # Every token of the letter is read once, in order.
     content = model.tokenizer([letter], add_special_tokens=False, verbose=False)["input_ids"][0]
     assert [t for w in chunks[0] for t in w[1:-1]] == content
     # A very long letter keeps its first windows and its end.
-    capped = encode_chunks(model.tokenizer, [letter * 5], 64)[0]
+    capped = encode_windows(model.tokenizer, [letter * 5], 64, "chunks")[0]
     assert len(capped) == MAX_CHUNKS and capped[-1][1:-1] == (content * 5)[-62:]
 
     whole = model.logits([letter, "电梯坏了"], long_texts="chunks")

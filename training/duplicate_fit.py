@@ -356,14 +356,16 @@ def without_contact_fields(fps: list[Fingerprint]) -> list[Fingerprint]:
     return [dataclasses.replace(fp, contacts=frozenset(), names=frozenset()) for fp in fps]
 
 
-def judged_pairs(scorer: DuplicateScorer, split: SplitPairs) -> dict[tuple[int, int], tuple[str, float]]:
-    """Each candidate pair's kind as the scorer judges it, with the probability of that kind."""
+def judged_pairs(scorer: DuplicateScorer, split: SplitPairs,
+                 issue_links: bool = False) -> dict[tuple[int, int], tuple[str, float]]:
+    """Each candidate pair's kind as the scorer judges it (hot-issue links too with `issue_links`),
+    with the probability behind that kind."""
     if not split.pairs:
         return {}
     judged = {}
     for pair, p in zip(split.pairs, scorer.probabilities(split.features)):
-        kind = scorer.judge(p)
-        judged[pair] = (kind, float(p[CLASSES.index(kind)]))
+        kind = scorer.judge(p, issue_links)
+        judged[pair] = (kind, scorer.score(p, kind) if kind != "none" else float(p[CLASSES.index("none")]))
     return judged
 
 
@@ -408,11 +410,7 @@ def hot_issue_mix(scorer: DuplicateScorer, mix: IssueMix) -> dict:
     joined by related and hot-issue links). Purity is the share of the members of each shown cluster
     (at least MIN_SUBMITTERS submitters) that belong to its most common public issue."""
     records, issue = mix.records, mix.issue
-    judged = {}
-    if mix.pairs.pairs:
-        for pair, p in zip(mix.pairs.pairs, scorer.probabilities(mix.pairs.features)):
-            kind = scorer.judge(p, issue_links=True)
-            judged[pair] = (kind, scorer.score(p, kind) if kind != "none" else 0.0)
+    judged = judged_pairs(scorer, mix.pairs, issue_links=True)
     unit = components(range(len(records)), [pair for pair, (kind, _) in judged.items() if kind == "duplicate"])
     related = [(unit[a], unit[b], p) for (a, b), (kind, p) in judged.items() if kind in ("related", ISSUE_LINK)]
     clusters = issue_clusters(unit, related)
