@@ -317,6 +317,7 @@ def main() -> str:
             lines.append(f"| {level} | {c['accuracy']:.3f} | {c.get('missed', 0)} | {c.get('wrong', 0)} | "
                          f"{c.get('spurious', 0)} |")
         lines.append("")
+    lines += security_suites(load("security_suites.json"))
     soak = load("soak.json")
     if soak:
         lines += [f"## Soak ({soak['clients']} closed-loop clients for {soak['seconds']:.0f} s against PostgreSQL; "
@@ -347,6 +348,32 @@ def main() -> str:
     text = "\n".join(lines)
     (REPO_ROOT / "bench" / "RESULTS.md").write_text(text, encoding="utf-8")
     return text
+
+
+def security_suites(results: dict) -> list[str]:
+    """The attack suites' last run (`bench/security_suites.py`)."""
+    suites = results.get("suites")
+    if not suites:
+        return []
+    lines = [f"## Attack suites ({results['date']}, `bench/security_suites.py`)", "",
+             "| suite | passed | failed | skipped | seconds |", "|---|---|---|---|---|"]
+    for name, suite in suites.items():
+        lines.append(f"| {name} | {suite['passed']} | {suite['failed']} | {suite['skipped']} | {suite['seconds']} |")
+    lines.append("")
+    fuzz = suites.get("fuzzing", {}).get("tests", {}).get("test_no_input_to_any_operation_gives_a_server_error", {})
+    props = fuzz.get("properties")
+    if props:
+        answers = ", ".join(f"{k} {v}" for k, v in props["answers_by_class"].items())
+        lines.append(f"Schema fuzzing: {props['requests']} generated requests over {props['operations']} operations "
+                     f"(answers: {answers}); a 5xx fails the test.")
+    for name, test in suites.get("faults", {}).get("tests", {}).items():
+        props = test.get("properties")
+        if name.startswith("test_sigkill") and props:
+            database = name.rsplit("[", 1)[-1].rstrip("]")
+            lines.append(f"SIGKILL while writing ({database}): {props['acknowledged_cases']} acknowledged cases and "
+                         f"{props['acknowledged_corrections']} acknowledged corrections, every one found again after "
+                         f"the restart ({test['outcome']}).")
+    return lines + [""]
 
 
 def shortfalls(test: dict, baseline: dict, inference: dict, duplicates: dict) -> list[str]:

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     sms_sender: str | None = None
     # Staff duty numbers per department for due-soon and overdue SMS, e.g. {"hrss": ["13800000000"]}.
     sms_recipients: dict[str, list[str]] = Field(default_factory=dict)
+    # Allow webhook receivers on loopback, link-local and private addresses (refused by default: SSRF).
+    webhook_private_targets: bool = False
     # Signs the web pages' session cookies; by default a random one kept in the home directory.
     session_secret: str | None = None
     # Salt for hashing contact numbers; by default a random one kept in the home directory.

@@ -23,11 +23,13 @@ from petition_triage.model.taxonomy import load_taxonomy
 from .database import Database, migrate
 from .duplicate_index import DuplicateIndex
 from .notifications import Dispatcher, load_sms_sender
+from .deps import authenticate
 from .keys import KeyCache, create_key, list_keys
 from .model_registry import ModelRegistry
 from .routes import (pages, routing_table, cases, classify, duplicates, health, intake, lifecycle, models, notifications, public, review,
                      stats)
-from .rate_limits import StatusGuessLimits
+from .rate_limits import StatusGuessLimits, auth_failure_limiter
+from .request_guards import RequestGuards
 from .routing import RoutingTable
 from .routing_state import RoutingState
 from .service_metrics import ServiceMetrics
@@ -97,19 +99,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.duplicate_index = DuplicateIndex()
     app.state.time_limits = TimeLimitPolicy.load(settings.time_limits_file)
     app.state.status_guess_limits = StatusGuessLimits()
+    app.state.auth_failures = auth_failure_limiter()
     app.state.routing = RoutingState(RoutingTable.load(settings.routing_table_file), database,
                                      settings.routing_refresh_s)
-    app.state.dispatcher = Dispatcher(database, load_sms_sender(settings.sms_sender))
+    app.state.dispatcher = Dispatcher(database, load_sms_sender(settings.sms_sender),
+                                    private_targets=settings.webhook_private_targets)
     app.state.contact_salt = settings.resolved_contact_salt()
     app.state.session_secret = settings.resolved_session_secret()
     app.state.key_cache = KeyCache()
 
     @app.middleware("http")
-    async def limit_body_and_measure(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.max_body_bytes:
-            return JSONResponse({"detail": f"request body of {length} bytes exceeds the limit of "
-                                           f"{settings.max_body_bytes} bytes"}, status_code=413)
+    async def measure(request: Request, call_next):
         started = time.perf_counter()
         response = await call_next(request)
         route = request.scope.get("route")
@@ -151,4 +151,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    review.router, models.router, notifications.router, public.router, stats.router,
                    routing_table.router):
         app.include_router(router)
+    # Outermost, so that it runs before anything reads a body (added last = wraps the rest).
+    app.add_middleware(RequestGuards, max_body_bytes=settings.max_body_bytes, authenticate=authenticate)
     return app

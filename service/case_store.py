@@ -7,15 +7,21 @@ import hmac
 import json
 import math
 import secrets
+import threading
 import uuid
+import zlib
 from pathlib import Path
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
 
-from petition_triage.privacy import contact_hash
+from petition_triage.privacy import contact_hash, hash_personal_data
 
 from . import lifecycle, notifications
 from .duplicate_index import Match
@@ -36,9 +42,11 @@ def register_case(session: Session, submission: Submission, classification: Clas
     all of it or nothing."""
     meta = dict(submission.metadata)
     contact = next((str(meta[k]) for k in CONTACT_FIELDS if meta.get(k)), None)
-    # Phone and ID numbers and names are kept only as salted hashes (in the fingerprint).
+    # Phone and ID numbers and names are kept only as salted hashes (in the fingerprint), and so is any
+    # number or address that looks like one under another key (备用电话, 邮箱…).
     for key in (*CONTACT_FIELDS, *NAME_FIELDS):
         meta.pop(key, None)
+    meta = {k: hash_personal_data(v, salt) if isinstance(v, str) else v for k, v in meta.items()}
     case = Case(
         id=str(uuid.uuid4()), created_at=utcnow(), channel=submission.channel, title=submission.title,
         text=submission.text, meta=meta, contact_hash=contact_hash(contact, salt) if contact else None,
@@ -50,7 +58,7 @@ def register_case(session: Session, submission: Submission, classification: Clas
         department_margin=_finite(margin(classification)), needs_review=classification.needs_review,
     )
     lifecycle.start(case, time_limits)
-    case.region = str(submission.metadata.get("region") or "")[:128] or None
+    case.region = str(meta.get("region") or "")[:128] or None
     case.region_code = classification.place.code if classification.place else None
     case.office = classification.route.office[:200] if classification.route else None
     code = verification_code()
@@ -85,6 +93,39 @@ def _finite(value: float) -> float | None:
 def get_case(session: Session, case_id: str) -> Case | None:
     return session.scalar(select(Case).where(Case.id == case_id)
                           .options(selectinload(Case.corrections), selectinload(Case.events)))
+
+
+T = TypeVar("T")
+WRITE_ATTEMPTS = 5
+# Writers of one case in this process take turns (a stripe of locks bounds the memory); writers in other
+# processes are caught by the row version and decided again.
+_CASE_LOCKS = tuple(threading.Lock() for _ in range(64))
+
+
+class ConcurrentWrites(Exception):
+    """Other writers kept changing the case while this one tried (HTTP 409: reload and decide again)."""
+
+
+def write_case(session: Session, case_id: str, change: Callable[[Case], T]) -> T:
+    """Runs `change` (which commits) on the case as stored, as the case's one writer at a time.
+
+    In this process writers of a case take turns; a commit still fails if another process changed the
+    case after it was read (`Case.row_version`), and `change` then runs again on the row as stored, so
+    that what it decides (whether a transition is allowed, a correction's from-value) is decided on what
+    is there, never on a stale copy.
+    """
+    with _CASE_LOCKS[zlib.crc32(case_id.encode()) % len(_CASE_LOCKS)]:
+        for _ in range(WRITE_ATTEMPTS):
+            case = session.scalar(select(Case).where(Case.id == case_id).execution_options(populate_existing=True)
+                                  .options(selectinload(Case.corrections), selectinload(Case.events)))
+            if case is None:
+                raise LookupError(f"no case with id {case_id!r}")
+            try:
+                return change(case)
+            except StaleDataError:
+                session.rollback()
+    raise ConcurrentWrites(f"case {case_id} was changed by others {WRITE_ATTEMPTS} times while this change was "
+                           "being saved; reload it and try again")
 
 
 def get_cases(session: Session, case_ids: set[str]) -> list[Case]:
@@ -165,6 +206,9 @@ def add_corrections(session: Session, case: Case, changes: dict[str, object], re
                                  to_value=encode(value), reason=reason, actor=actor, model_version=model_version,
                                  created_at=utcnow()))
     session.add_all(events)
+    # The corrections live in their own table; writing the case row too makes this commit check and bump
+    # the case's row version, so that two reviewers' corrections are applied one after the other.
+    flag_modified(case, "state")
     moved = {f: changes[f] for f in ("department", "office") if f in changes and changes[f] != before.get(f)}
     if moved:
         notifications.emit(session, "case.reassigned", case, **{f"from_{f}": before.get(f) for f in moved},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -61,9 +62,20 @@ def require_duplicate_scorer(predictor: Predictor) -> DuplicateScorer:
     return predictor.duplicate_scorer
 
 
-def _caller(request: Request, bearer: HTTPAuthorizationCredentials | None = Security(_bearer),
-            header_key: str | None = Security(_header)) -> ApiKey:
-    key = header_key or (bearer.credentials if bearer else None)
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+def authenticate(request: Request) -> ApiKey:
+    """The one key check: the unrevoked key the request carries (or, for a read, its page session).
+
+    Run by the request guards before a write's body is read and left in the request's state; wrong keys
+    are counted per calling address, and an address that keeps guessing waits (429).
+    """
+    known = getattr(request.state, "api_key", None)
+    if known is not None:
+        return known
+    key = request.headers.get("x-api-key") or _bearer_token(request.headers.get("authorization"))
     if not key and request.method in ("GET", "HEAD"):
         # The web pages' charts read the API with their session cookie; writes need a key or a form's CSRF token.
         signed_in = session_key(request)
@@ -72,21 +84,44 @@ def _caller(request: Request, bearer: HTTPAuthorizationCredentials | None = Secu
     if not key:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="missing API key: send 'Authorization: Bearer <key>' "
                             "or 'X-API-Key: <key>'", headers={"WWW-Authenticate": "Bearer"})
+    refuse_while_guessing(request)
     row = request.app.state.key_cache.lookup(request.app.state.database, key)
     if row is None:
+        request.app.state.auth_failures.fail(client_address(request))
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="unknown or revoked API key",
                             headers={"WWW-Authenticate": "Bearer"})
+    request.state.api_key = row
     return row
 
 
+def _bearer_token(authorization: str | None) -> str | None:
+    scheme, _, token = (authorization or "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _caller(request: Request, bearer: HTTPAuthorizationCredentials | None = Security(_bearer),
+            header_key: str | None = Security(_header)) -> ApiKey:
+    # The security schemes are parameters so that OpenAPI documents them; `authenticate` reads the headers.
+    return authenticate(request)
+
+
 def session_key(request: Request) -> ApiKey | None:
-    """The unrevoked key whose session cookie the request carries, if any."""
-    key_id = web_session.read(request.app.state.session_secret, request.cookies.get(web_session.COOKIE))
-    if key_id is None:
+    """The unrevoked key whose live page session the request's cookie names, if any."""
+    token = request.cookies.get(web_session.COOKIE)
+    if not token:
         return None
     with request.app.state.database.sessions() as session:
-        row = session.get(ApiKey, key_id)
+        key_id = web_session.key_id_of(session, token)
+        row = session.get(ApiKey, key_id) if key_id is not None else None
     return row if row is not None and row.revoked_at is None else None
+
+
+def refuse_while_guessing(request: Request) -> None:
+    """429 for an address that has sent too many wrong keys lately (API or sign-in form)."""
+    wait = request.app.state.auth_failures.retry_after(client_address(request))
+    if wait:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(math.ceil(wait))},
+                            detail=f"too many wrong API keys from this address; retry in {math.ceil(wait)} s")
 
 
 def require(role: str):

@@ -22,7 +22,7 @@ from petition_triage.model.inference import EMBEDDING_OUTPUT, OnnxTriageModel
 from .components import issue_clusters
 from .duplicate_index import DuplicateIndex, Match
 from .duplicate_scorer import ISSUE_LINK, DuplicateScorer
-from .fingerprints import Fingerprint, fingerprint, unit_vector
+from .fingerprints import CONTACT_FIELDS, NAME_FIELDS, Fingerprint, fingerprint, unit_vector
 from .schemas import Classification, DuplicateEvidence, DuplicateLinkView, DuplicateMatch, HotIssueView, Submission
 from .tables import Case, CaseFingerprint, DuplicateLink, LinkReview, as_utc, utcnow
 
@@ -92,14 +92,26 @@ def find_duplicates(session: Session, index: DuplicateIndex, scorer: DuplicateSc
     return index.search(fp, scorer, limit, issue_links=issue_links)
 
 
-def shown(matches: list[Match]) -> list[DuplicateMatch]:
-    """The matches a caller is told of: duplicates and related cases, not hot-issue links."""
-    return [as_schema(m) for m in matches if m.kind != ISSUE_LINK]
+def shown(matches: list[Match], contact_evidence: bool = True) -> list[DuplicateMatch]:
+    """The matches a caller is told of: duplicates and related cases, not hot-issue links. Without
+    `contact_evidence` (intake keys) whether contacts agree is left out: an intake system could otherwise
+    type any phone number and learn whether that number has filed a case."""
+    return [as_schema(m, contact_evidence) for m in matches if m.kind != ISSUE_LINK]
 
 
-def as_schema(match: Match) -> DuplicateMatch:
+def as_schema(match: Match, contact_evidence: bool = True) -> DuplicateMatch:
+    evidence = evidence_json(match)
+    if not contact_evidence:
+        evidence.update(same_contact=None, same_name=None)
     return DuplicateMatch(case_id=match.case_id, kind=match.kind, score=match.score,
-                          evidence=DuplicateEvidence(**evidence_json(match)))
+                          evidence=DuplicateEvidence(**evidence))
+
+
+def without_contacts(submission: Submission) -> Submission:
+    """The submission with its phone, ID and name fields removed: what a search may compare when its
+    caller may not learn whether a contact matches."""
+    meta = {k: v for k, v in submission.metadata.items() if k not in (*CONTACT_FIELDS, *NAME_FIELDS)}
+    return submission.model_copy(update={"metadata": meta})
 
 
 def link_view(link: DuplicateLink) -> DuplicateLinkView:

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 import threading
 import time
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -64,8 +65,9 @@ class KeyCache:
     Only hashes are kept.
     """
 
-    def __init__(self, fresh_s: float = 30.0, stale_s: float = 3600.0) -> None:
-        self.fresh_s, self.stale_s = fresh_s, stale_s
+    def __init__(self, fresh_s: float = 30.0, stale_s: float = 3600.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.fresh_s, self.stale_s, self.clock = fresh_s, stale_s, clock
         self._verified: dict[str, tuple[ApiKey, float]] = {}
         self._lock = threading.Lock()
 
@@ -73,18 +75,18 @@ class KeyCache:
         digest = hash_key(key)
         with self._lock:
             cached = self._verified.get(digest)
-        if cached is not None and time.monotonic() - cached[1] < self.fresh_s:
+        if cached is not None and self.clock() - cached[1] < self.fresh_s:
             return cached[0]
         try:
             with database.sessions() as session:
                 row = find_key(session, key)
         except OperationalError:
-            if cached is not None and time.monotonic() - cached[1] < self.stale_s:
+            if cached is not None and self.clock() - cached[1] < self.stale_s:
                 return cached[0]
             raise
         with self._lock:
             if row is None:
                 self._verified.pop(digest, None)
             else:
-                self._verified[digest] = (row, time.monotonic())
+                self._verified[digest] = (row, self.clock())
         return row

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from petition_triage.privacy import mask_personal_data
 
+from . import webhook_targets
 from .tables import Case, Delivery, Notification, WebhookSubscription, as_utc, utcnow
 
 logger = logging.getLogger(__name__)
@@ -124,8 +125,9 @@ def scan_deadlines(session: Session, due_soon: timedelta, sms_recipients: dict[s
 
 class Dispatcher:
     def __init__(self, database, sms_sender: SmsSender | None = None, transport: httpx.AsyncBaseTransport | None = None,
-                 timeout: float = 10.0) -> None:
+                 timeout: float = 10.0, private_targets: bool = False) -> None:
         self.database = database
+        self.private_targets = private_targets
         self.sms_sender = sms_sender or LoggingSmsSender()
         self.transport = transport
         self.timeout = timeout
@@ -177,6 +179,10 @@ class Dispatcher:
             subscription = delivery.subscription
             if subscription is None or not subscription.active:
                 return "subscription removed"
+            if not self.private_targets:
+                refused = await asyncio.to_thread(webhook_targets.refusal, subscription.url)
+                if refused:
+                    return f"refused: {refused}"
             body = json.dumps({"id": delivery.notification_id, **payload}, ensure_ascii=False).encode("utf-8")
             response = await client.post(subscription.url, content=body, headers={
                 "Content-Type": "application/json", SIGNATURE_HEADER: sign(subscription.secret, body),

@@ -1,5 +1,5 @@
 """Failed guesses counted per key in a sliding window: where guessing pays (a case's six-digit status
-code), a caller gets a few tries, then waits.
+code, an API key), a caller gets a few tries, then waits.
 
 In memory, per process: several processes each allow their own share, which still leaves a million
 codes out of reach (10 failures an hour per case is a century for one case's code).
@@ -52,6 +52,17 @@ class FailureLimiter:
 CODE_FAILURES_PER_CASE = 10
 CODE_FAILURES_PER_CLIENT = 30
 CODE_WINDOW_S = 3600.0
+
+
+# API keys are 256-bit random, so wrong keys are mistakes or a scan; either way an address that sends 20 in
+# ten minutes waits, and the scan's log stays short.
+AUTH_FAILURES_PER_CLIENT = 20
+AUTH_WINDOW_S = 600.0
+
+
+def auth_failure_limiter(clock: Callable[[], float] = time.monotonic) -> FailureLimiter:
+    """Wrong API keys (and sign-in attempts), counted per calling address."""
+    return FailureLimiter(AUTH_FAILURES_PER_CLIENT, AUTH_WINDOW_S, clock=clock)
 
 
 class StatusGuessLimits:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from .places import Place
@@ -152,6 +153,21 @@ class RoutingTable:
                     problems.append(f"rule {rule.id} can never fire: rule {winners[0].id} has the same conditions "
                                     f"and a higher priority")
         return problems
+
+    @cached_property
+    def routing_failure(self) -> str | None:
+        """Why this table cannot route, or None: one submission is routed through each rule as a case would
+        be (its department, region, keywords and channel), and through no rule; /readyz reports it."""
+        probes = [([(r.department, 1.0)], Place(code=r.region or None), " ".join(r.keywords),
+                   r.channels[0] if r.channels else None) for r in self.rules]
+        try:
+            for departments, place, text, channel in [([], Place(), "", None), *probes]:
+                route = self.route(departments, place, text, channel)
+                if route.office is not None and not isinstance(route.office, str):
+                    return f"office {route.office!r} is not a name"
+        except Exception as exc:  # whatever a malformed table raises is the reason it is not ready
+            return f"{type(exc).__name__}: {exc}"
+        return None
 
     def _best(self, department: str, place: Place, text: str, channel: str | None) -> Rule | None:
         matching = [r for r in self.rules if r.matches(department, place.code, text, channel)]

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .duplicate_index import STAGES
 
 MAX_TEXT_CHARS = 20_000
 MAX_TITLE_CHARS = 500
+MAX_METADATA_KEY_CHARS = 64
+MAX_METADATA_VALUE_CHARS = 1_000
 MAX_BATCH = 64
 # Row ids and offsets beyond a 32-bit integer cannot exist; bounding them keeps huge numbers a 422.
 MAX_ROW_ID = 2**31 - 1
@@ -21,6 +23,42 @@ _EXAMPLE = {
     "text": "来电人反映：西宁市城东区某小区电梯经常故障，上周把一位老人困在里面半小时，物业一直不修，要求尽快处理。",
     "title": None, "channel": "hotline", "metadata": {"work_order": "12345-2026-000123"},
 }
+
+
+def refuse_nul(data: object) -> None:
+    """ValueError naming the first string (or key) in `data` that holds a NUL character, which
+    PostgreSQL cannot store (it was a 503 from the database; it is a 422 naming the field)."""
+    path = _nul_at(data)
+    if path is not None:
+        where = ".".join(str(p).replace("\x00", "\\x00") for p in path) or "the body"
+        raise ValueError(f"{where} contains a NUL character (\\x00), which cannot be stored")
+
+
+def _nul_at(value: object, path: tuple = ()) -> tuple | None:
+    """The path of the first string (or key) holding a NUL character, else None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _nul_at(key, (*path, key)) or _nul_at(item, (*path, key))
+            if found is not None:
+                return found
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            found = _nul_at(item, (*path, i))
+            if found is not None:
+                return found
+    return None
+
+
+class RequestBody(BaseModel):
+    """A request body: no string in it may hold a NUL character (`refuse_nul`)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: object) -> object:
+        refuse_nul(data)
+        return data
 
 
 class ErrorDetail(BaseModel):
@@ -46,7 +84,7 @@ def error_responses(*codes: int) -> dict[int, dict]:
     return {code: {"model": ErrorDetail, "description": _ERROR_MEANINGS[code]} for code in codes}
 
 
-class Submission(BaseModel):
+class Submission(RequestBody):
     """One petition or hotline submission."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
@@ -61,12 +99,21 @@ class Submission(BaseModel):
     def _not_blank(cls, text: str) -> str:
         if not text.strip():
             raise ValueError("text is empty or only whitespace")
-        if "\x00" in text:
-            raise ValueError("text contains a NUL character")
         return text
 
+    @field_validator("metadata")
+    @classmethod
+    def _bounded(cls, metadata: dict) -> dict:
+        for key, value in metadata.items():
+            if len(key) > MAX_METADATA_KEY_CHARS:
+                raise ValueError(f"metadata key {key[:20]!r}… is longer than {MAX_METADATA_KEY_CHARS} characters")
+            if isinstance(value, str) and len(value) > MAX_METADATA_VALUE_CHARS:
+                raise ValueError(f"metadata value of {key!r} has {len(value)} characters; at most "
+                                 f"{MAX_METADATA_VALUE_CHARS} are allowed")
+        return metadata
 
-class BatchRequest(BaseModel):
+
+class BatchRequest(RequestBody):
     model_config = ConfigDict(json_schema_extra={"examples": [{"items": [
         _EXAMPLE, {"text": "请问孩子今年上小学，学区怎么划分？需要准备哪些入学材料？", "channel": "web", "metadata": {}}]}]})
 
@@ -158,7 +205,7 @@ class BatchResponse(BaseModel):
     items: list[Classification]
 
 
-class CorrectionRequest(BaseModel):
+class CorrectionRequest(RequestBody):
     """A reviewer's correction: any of the labels, with an optional reason."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [
@@ -189,8 +236,9 @@ class DuplicateEvidence(BaseModel):
     semantic_similarity: float = Field(description="cosine of the two sentence embeddings")
     text_similarity: float = Field(description="IDF-weighted word Jaccard of the two texts")
     shared_terms: list[str] = Field(description="the rarest words both texts use: places, objects, names")
-    same_contact: bool = Field(description="a hashed phone or ID number is the same")
-    same_name: bool = Field(description="the hashed submitter name is the same")
+    same_contact: bool | None = Field(description="a hashed phone or ID number is the same; null for intake keys, "
+                                                  "which may not learn whether a contact has filed before")
+    same_name: bool | None = Field(description="the hashed submitter name is the same; null for intake keys")
     containment: float | None = Field(default=None, description="share of the shorter text's weighted words the "
                                                               "longer one has too (a short follow-up of a letter)")
     same_place: bool | None = Field(default=None, description="the same county (true), places that cannot be the "
@@ -228,7 +276,7 @@ class DuplicateLinkView(BaseModel):
     created_at: datetime
 
 
-class LinkReviewRequest(BaseModel):
+class LinkReviewRequest(RequestBody):
     model_config = ConfigDict(json_schema_extra={"examples": [{"action": "split", "reason": "同一人，但两件事不同：一件是公租房咨询，一件是物业投诉"}]})
 
     action: Literal["confirmed", "split"]
@@ -272,14 +320,14 @@ class IntakeResult(BaseModel):
 State = Literal["registered", "accepted", "in_progress", "answered", "closed", "returned", "supervised"]
 
 
-class TransitionRequest(BaseModel):
+class TransitionRequest(RequestBody):
     model_config = ConfigDict(json_schema_extra={"examples": [{"to": "accepted", "note": "属本单位职责，予以受理"}]})
 
     to: State
     note: str | None = Field(default=None, max_length=2000)
 
 
-class ExtensionRequest(BaseModel):
+class ExtensionRequest(RequestBody):
     model_config = ConfigDict(json_schema_extra={"examples": [{"days": 30, "reason": "涉及多部门，需现场核查"}]})
 
     days: int = Field(ge=1, le=365, description="calendar days added to the handling limit (the policy caps it)")
@@ -368,6 +416,7 @@ class Health(BaseModel):
     status: str
     model_version: str | None = None
     database: str | None = None
+    routing: str | None = Field(default=None, description="ok, or why the routing table in force cannot route")
     detail: str | None = None
 
 
@@ -383,7 +432,7 @@ class CaseStatus(BaseModel):
     department: str | None
 
 
-class WebhookCreate(BaseModel):
+class WebhookCreate(RequestBody):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"url": "https://dispatch.example.gov.cn/hooks/petitions", "event_types": ["case.overdue", "case.due_soon"]}]})
 

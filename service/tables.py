@@ -59,6 +59,11 @@ class Case(Base):
     region: Mapped[str | None] = mapped_column(String(128), index=True)  # as the channel reports it
     region_code: Mapped[str | None] = mapped_column(String(12), index=True)  # division code of the place
     office: Mapped[str | None] = mapped_column(String(200), index=True)  # where the case was routed
+    # Bumped by every write to the case (transitions, extensions, corrections): a writer whose copy is
+    # older than the row's fails (StaleDataError) instead of overwriting what another wrote meanwhile.
+    row_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": row_version}
 
     corrections: Mapped[list["Correction"]] = relationship(back_populates="case", order_by="Correction.id")
     events: Mapped[list["CaseEvent"]] = relationship(order_by="CaseEvent.id")
@@ -105,6 +110,18 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebSession(Base):
+    """A signed-in page session, kept on the server so that signing out ends it for good."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie's token
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ModelActivation(Base):

@@ -1,39 +1,64 @@
-"""Sessions of the web pages: a signed cookie naming the API key that signed in, and CSRF tokens.
+"""Sessions of the web pages, kept on the server, and CSRF tokens.
 
-The cookie holds the key's row id, an expiry and an HMAC; the key is looked up (and must not be
-revoked) on every request, so revoking a key ends its sessions. Forms carry a token derived from the
-cookie, which another site cannot read.
+The cookie holds a random token; the server keeps its hash with the key that signed in and an expiry.
+Signing out ends the session in the database, so a copied cookie opens nothing afterwards, and
+revoking a key ends its sessions (the key is checked on every request). Knowing the session secret
+no longer lets anyone make a session: it only derives the forms' CSRF tokens from the cookie, which
+another site cannot read.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import time
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from .tables import WebSession, as_utc, utcnow
 
 COOKIE = "pt_session"
 LIFETIME_S = 8 * 3600
 
 
-def _mac(secret: str, message: str) -> str:
-    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def issue(secret: str, key_id: int, now: float | None = None) -> str:
-    expires = int((now or time.time()) + LIFETIME_S)
-    body = f"{key_id}.{expires}"
-    return f"{body}.{_mac(secret, body)}"
+def start(session: Session, key_id: int) -> str:
+    """A new session for the key; returns the cookie's token (seen only by that browser)."""
+    now = utcnow()
+    # Sessions past their expiry are kept no longer than it takes someone to sign in again.
+    session.execute(delete(WebSession).where(WebSession.expires_at < now))
+    token = secrets.token_urlsafe(32)
+    session.add(WebSession(token_hash=_token_hash(token), key_id=key_id, created_at=now,
+                           expires_at=now + timedelta(seconds=LIFETIME_S)))
+    session.commit()
+    return token
 
 
-def read(secret: str, cookie: str | None, now: float | None = None) -> int | None:
-    """The key id of a valid, unexpired cookie, else None."""
-    try:
-        key_id, expires, mac = (cookie or "").split(".")
-        if not _same(mac, _mac(secret, f"{key_id}.{expires}")) or int(expires) < (now or time.time()):
-            return None
-        return int(key_id)
-    except ValueError:
+def key_id_of(session: Session, token: str | None) -> int | None:
+    """The key id of a live session (not ended, not expired), else None."""
+    if not token or len(token) > 100:
         return None
+    row = session.get(WebSession, _token_hash(token))
+    if row is None or row.ended_at is not None or as_utc(row.expires_at) <= utcnow():
+        return None
+    return row.key_id
+
+
+def end(session: Session, token: str | None) -> None:
+    """Signs out: the session's token opens nothing from now on."""
+    row = session.get(WebSession, _token_hash(token)) if token else None
+    if row is not None and row.ended_at is None:
+        row.ended_at = utcnow()
+        session.commit()
+
+
+def _mac(secret: str, message: str) -> str:
+    return hmac.new(secret.encode(), message.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
 def csrf_token(secret: str, cookie: str) -> str:

@@ -25,7 +25,8 @@ TEXTS = ["小区门口的路灯坏了半个月没人修，晚上老人孩子出�
          "公司拖欠我们八个人三个月工资，老板电话不接，请劳动监察帮忙讨薪。"]
 
 
-def test_sigkill_while_writing_keeps_every_acknowledged_write(tmp_path, hand_scored_model, database_url):
+def test_sigkill_while_writing_keeps_every_acknowledged_write(tmp_path, hand_scored_model, database_url,
+                                                             record_property):
     database = Database(database_url)
     migrate(database.engine)
     with database.sessions() as session:
@@ -91,6 +92,9 @@ def test_sigkill_while_writing_keeps_every_acknowledged_write(tmp_path, hand_sco
                               .where(Notification.event_type == "case.registered")) == cases
         orphans = select(func.count()).select_from(Correction).where(~Correction.case_id.in_(select(Case.id)))
         assert session.scalar(orphans) == 0
+    # bench/security_suites.py reports these (acknowledged writes, all found again after the kill).
+    record_property("acknowledged_cases", len(acknowledged_cases))
+    record_property("acknowledged_corrections", len(acknowledged_corrections))
     database.engine.dispose()
 
 

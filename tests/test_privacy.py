@@ -63,16 +63,25 @@ def test_secrets_and_the_database_are_readable_by_the_service_alone(tmp_path):
     assert settings.resolved_session_secret() == secret and mode(tmp_path / "home" / "session_secret") == 0o600
 
 
-def test_forged_session_and_csrf_values_with_any_characters_are_refused_not_errors():
-    from petition_triage.service.web_session import csrf_ok, csrf_token, issue, read
+def test_forged_session_and_csrf_values_with_any_characters_are_refused_not_errors(tmp_path):
+    from petition_triage.service.database import Database, migrate
+    from petition_triage.service.keys import create_key, find_key
+    from petition_triage.service.web_session import csrf_ok, csrf_token, end, key_id_of, start
 
+    database = Database(f"sqlite:///{tmp_path / 'sessions.db'}")
+    migrate(database.engine)
     secret = "s" * 32
-    cookie = issue(secret, 7)
-    assert read(secret, cookie) == 7
-    assert read(secret, "7.99999999999.签名") is None
-    assert read(secret, "7.99999999999.\udcff") is None
-    assert csrf_ok(secret, cookie, csrf_token(secret, cookie))
-    assert not csrf_ok(secret, cookie, "令牌") and not csrf_ok(secret, cookie, "\udcff")
+    with database.sessions() as session:
+        key_id = find_key(session, create_key(session, "r", "reviewer")).id
+        cookie = start(session, key_id)
+        assert key_id_of(session, cookie) == key_id
+        for forged in ("7.99999999999.签名", "\udcff", "x" * 5000, ""):
+            assert key_id_of(session, forged) is None
+        assert csrf_ok(secret, cookie, csrf_token(secret, cookie))
+        assert not csrf_ok(secret, cookie, "令牌") and not csrf_ok(secret, cookie, "\udcff")
+        end(session, cookie)
+        assert key_id_of(session, cookie) is None, "a session ended at sign-out opens nothing"
+    database.engine.dispose()
 
 
 def test_failure_limiter_counts_failures_in_a_sliding_window():

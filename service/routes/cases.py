@@ -41,8 +41,12 @@ def correct_case(case_id: str, correction: CorrectionRequest, session: SessionDe
         changes = case_store.validate_correction(correction, predictor.model.labels, request.app.state.routing.current().offices)
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc))
-    case_store.add_corrections(session, case, changes, correction.reason, reviewer.name, case.model_version)
-    return case_detail(case, session)
+    try:
+        case_store.write_case(session, case.id, lambda c: case_store.add_corrections(
+            session, c, changes, correction.reason, reviewer.name, c.model_version))
+    except case_store.ConcurrentWrites as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc))
+    return case_detail(case_store.get_case(session, case_id), session)
 
 
 def case_detail(case, session) -> CaseDetail:

@@ -4,6 +4,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 
 from .. import duplicate_store
 from ..intake import attach_routes
+from ..keys import role_allows
 from ..deps import DuplicateIndexDep, IntakeKey, PredictorDep, ReviewerKey, SessionDep, require_duplicate_scorer
 from ..schemas import (MAX_ROW_ID, DuplicateLinkView, DuplicateSearchRequest, DuplicateSearchResponse, HotIssues,
                        LinkReviewRequest, error_responses)
@@ -14,16 +15,20 @@ router = APIRouter(prefix="/v1", tags=["duplicates"], responses=error_responses(
 
 @router.post("/duplicates:search", response_model=DuplicateSearchResponse)
 async def search_duplicates(query: DuplicateSearchRequest, predictor: PredictorDep, index: DuplicateIndexDep,
-                            session: SessionDep, _: IntakeKey, request: Request) -> DuplicateSearchResponse:
+                            session: SessionDep, caller: IntakeKey, request: Request) -> DuplicateSearchResponse:
     """Earlier cases that are duplicates of this submission (same person, same matter) or related to it
-    (same public issue, other people), with the evidence for each. Nothing is stored."""
+    (same public issue, other people), with the evidence for each. Nothing is stored. For intake keys the
+    search compares no contact fields and says nothing of them (reviewers and admins get both)."""
     scorer = require_duplicate_scorer(predictor)
+    sees_contacts = role_allows(caller.role, "reviewer")
+    if not sees_contacts:
+        query = duplicate_store.without_contacts(query)
     (classification,), embeddings = await predictor.classify_and_embed([query])
     # The place, as registering would find it: where a case is about is part of what makes a duplicate.
     attach_routes([classification], [query], request.app.state.routing.current())
     fp = duplicate_store.submission_fingerprint(query, classification, embeddings[0], request.app.state.contact_salt)
     matches = duplicate_store.find_duplicates(session, index, scorer, fp, query.limit)
-    return DuplicateSearchResponse(matches=duplicate_store.shown(matches), indexed_cases=len(index))
+    return DuplicateSearchResponse(matches=duplicate_store.shown(matches, sees_contacts), indexed_cases=len(index))
 
 
 @router.post("/duplicate-links/{link_id}/review", response_model=DuplicateLinkView)

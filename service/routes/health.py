@@ -15,7 +15,7 @@ def healthz() -> Health:
 
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
 def readyz(request: Request):
-    """Readiness: a model is loaded and the database answers."""
+    """Readiness: a model is loaded, the database answers and the routing table in force can route."""
     predictor = request.app.state.registry.predictor
     try:
         with request.app.state.database.engine.connect() as connection:
@@ -23,9 +23,11 @@ def readyz(request: Request):
         database = "ok"
     except Exception as exc:  # any driver error means not ready
         database = f"unreachable: {type(exc).__name__}"
-    ready = predictor is not None and database == "ok"
+    failure = request.app.state.routing.current().routing_failure
+    routing = "ok" if failure is None else f"cannot route: {failure}"
+    ready = predictor is not None and database == "ok" and failure is None
     body = Health(status="ready" if ready else "not ready", model_version=predictor.version if predictor else None,
-                  database=database, detail=None if predictor else "no model loaded")
+                  database=database, routing=routing, detail=None if predictor else "no model loaded")
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
 

@@ -35,8 +35,9 @@ def transition(case_id: str, request_body: TransitionRequest, request: Request, 
     current state does not allow it. Each move is an event with actor and time; the deadline follows."""
     case = _case(session, case_id)
     try:
-        lifecycle.transition(session, case, request_body.to, reviewer.name, request_body.note, request.app.state.time_limits)
-    except lifecycle.TransitionRefused as exc:
+        case_store.write_case(session, case.id, lambda c: lifecycle.transition(
+            session, c, request_body.to, reviewer.name, request_body.note, request.app.state.time_limits))
+    except (lifecycle.TransitionRefused, case_store.ConcurrentWrites) as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc))
     return case_detail(_case(session, case_id), session)
 
@@ -47,9 +48,9 @@ def extend(case_id: str, request_body: ExtensionRequest, request: Request, sessi
     """Extends the handling time limit (once, by at most 30 days under the default policy)."""
     case = _case(session, case_id)
     try:
-        lifecycle.extend(session, case, request_body.days, reviewer.name, request_body.reason,
-                         request.app.state.time_limits)
-    except lifecycle.TransitionRefused as exc:
+        case_store.write_case(session, case.id, lambda c: lifecycle.extend(
+            session, c, request_body.days, reviewer.name, request_body.reason, request.app.state.time_limits))
+    except (lifecycle.TransitionRefused, case_store.ConcurrentWrites) as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc))
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc))

@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
 from .. import case_store, duplicate_store, web_session
-from ..deps import SessionDep, session_key
+from ..deps import SessionDep, client_address, refuse_while_guessing, session_key
 from ..keys import find_key, role_allows
 from ..lifecycle import STATE_NAMES
 from ..predictor import ModelCheckError
@@ -92,19 +92,23 @@ def login_page(request: Request, next: str = "/ui/queue") -> HTMLResponse:
 
 @router.post("/login")
 def login(request: Request, session: SessionDep, key: str = Form(""), next: str = Form("/ui/queue")):
+    refuse_while_guessing(request)
     row = find_key(session, key.strip())
+    if row is None:
+        request.app.state.auth_failures.fail(client_address(request))
     if row is None or not role_allows(row.role, "reviewer"):
         return _render(request, "login.html", None, status.HTTP_401_UNAUTHORIZED, next=next,
                        error="密钥无效，或没有审核员权限（需要 reviewer 或 admin 角色的密钥）")
     target = next if next.startswith("/ui/") else "/ui/queue"
     response = RedirectResponse(target, status.HTTP_303_SEE_OTHER)
-    response.set_cookie(web_session.COOKIE, web_session.issue(request.app.state.session_secret, row.id),
+    response.set_cookie(web_session.COOKIE, web_session.start(session, row.id),
                         max_age=web_session.LIFETIME_S, httponly=True, samesite="strict")
     return response
 
 
 @router.post("/logout", dependencies=[Depends(_csrf)])
-def logout() -> RedirectResponse:
+def logout(request: Request, session: SessionDep) -> RedirectResponse:
+    web_session.end(session, request.cookies.get(web_session.COOKIE))
     response = RedirectResponse("/ui/login", status.HTTP_303_SEE_OTHER)
     response.delete_cookie(web_session.COOKIE)
     return response
@@ -154,7 +158,11 @@ def correct(case_id: str, request: Request, session: SessionDep, user: ApiKey = 
                                                  request.app.state.routing.current().offices)
     except ValueError as exc:
         return RedirectResponse(f"/ui/cases/{case_id}?error={quote(str(exc))}", status.HTTP_303_SEE_OTHER)
-    case_store.add_corrections(session, case, changes, reason or None, user.name, case.model_version)
+    try:
+        case_store.write_case(session, case.id, lambda c: case_store.add_corrections(
+            session, c, changes, reason or None, user.name, c.model_version))
+    except case_store.ConcurrentWrites as exc:
+        return RedirectResponse(f"/ui/cases/{case_id}?error={quote(str(exc))}", status.HTTP_303_SEE_OTHER)
     return RedirectResponse(f"/ui/cases/{case_id}", status.HTTP_303_SEE_OTHER)
 
 

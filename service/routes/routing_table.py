@@ -2,7 +2,7 @@ from fastapi import APIRouter, Body, HTTPException, Request, status
 
 from ..deps import AdminKey, ReviewerKey, SessionDep
 from ..routing import RoutingTable
-from ..schemas import RoutingTableInfo, error_responses
+from ..schemas import RoutingTableInfo, error_responses, refuse_nul
 from ..tables import RoutingTableVersion
 
 router = APIRouter(prefix="/v1/routing-table", tags=["routing"], responses=error_responses(401, 403, 413, 422))
@@ -34,6 +34,7 @@ def replace_table(request: Request, session: SessionDep, admin: AdminKey, table:
     """Puts a new version of the routing table in force (kept as a version, never overwritten). A table
     whose rules conflict is refused with 422; rules that can never fire are reported, not refused."""
     try:
+        refuse_nul(table)
         parsed = RoutingTable.from_dict(table)
     except (KeyError, TypeError, ValueError) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=f"not a routing table: {exc}")
