@@ -5,15 +5,22 @@ BIN := $(VENV)/bin
 
 .PHONY: install browser run test model bench screenshots clean
 
+# Serving needs only the core (no torch); training, export, evaluation and the tests take the extras.
+$(BIN)/.installed-serve: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
-	@touch $@
+	$(BIN)/python -m pip install --quiet -e ".[train,test]"
+	@touch $@ $(BIN)/.installed-serve
 
 install: $(BIN)/.installed
 
-run: install
+run: $(BIN)/.installed-serve
 	$(BIN)/petition-triage serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
 
 # The browser tests drive Debian's chromium (with a Chinese font); a fresh machine gets them here.

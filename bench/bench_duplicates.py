@@ -24,11 +24,12 @@ import numpy as np
 from latency import percentiles
 
 from petition_triage.config import REPO_ROOT
+from petition_triage.dedup.fingerprints import Fingerprint, intern_terms, minhash_of
+from petition_triage.dedup.index import DuplicateIndex
+from petition_triage.dedup.scorer import DuplicateScorer
 from petition_triage.model.inference import OnnxTriageModel
 from petition_triage.service.database import Database, migrate
-from petition_triage.service.duplicate_index import DuplicateIndex
-from petition_triage.service.duplicate_scorer import DuplicateScorer
-from petition_triage.service.fingerprints import Fingerprint, intern_terms, minhash_of
+from petition_triage.service.duplicate_store import sync_index
 from petition_triage.service.tables import Case, CaseFingerprint
 from petition_triage.training.corpus import read_records
 from petition_triage.training.duplicate_fit import candidate_pairs, corpus_fingerprints, evaluate_scorer
@@ -75,7 +76,7 @@ def timed_load(fingerprints: list[Fingerprint], model_version: str) -> dict:
         index = DuplicateIndex()
         started = time.perf_counter()
         with database.sessions() as session:
-            loaded = index.sync(session)
+            loaded = sync_index(index, session)
         result = {"cases": loaded, "write_s": round(written, 1), "load_s": round(time.perf_counter() - started, 1)}
         database.engine.dispose()
         return result

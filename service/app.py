@@ -18,18 +18,19 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from petition_triage import __version__
 from petition_triage.config import Settings, get_settings
+from petition_triage.dedup.index import DuplicateIndex
 from petition_triage.model.taxonomy import load_taxonomy
 
 from .database import Database, migrate
-from .duplicate_index import DuplicateIndex
-from .notifications import Dispatcher, load_sms_sender
 from .deps import authenticate
+from .duplicate_store import sync_index
 from .keys import KeyCache, create_key, list_keys
 from .model_registry import ModelRegistry
-from .routes import (pages, routing_table, cases, classify, duplicates, health, intake, lifecycle, models, notifications, public, review,
-                     stats)
+from .notifications import Dispatcher, load_sms_sender
 from .rate_limits import StatusGuessLimits, auth_failure_limiter
 from .request_guards import RequestGuards
+from .routes import (cases, classify, duplicates, health, intake, lifecycle, models, notifications,
+                     pages, public, review, routing_table, stats)
 from .routing import RoutingTable
 from .routing_state import RoutingState
 from .service_metrics import ServiceMetrics
@@ -73,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         bootstrap_admin_key(database)
         with database.sessions() as session:
             registry.start(session)
-            loaded = app.state.duplicate_index.sync(session)
+            loaded = sync_index(app.state.duplicate_index, session)
         logger.info("duplicate index: %d cases loaded", loaded)
         serving = registry.predictor.version if registry.predictor else None
         stale = app.state.duplicate_index.not_embedded_by(serving) if serving else 0

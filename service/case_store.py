@@ -10,10 +10,9 @@ import secrets
 import threading
 import uuid
 import zlib
-from pathlib import Path
-
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import exists, func, or_, select
@@ -21,12 +20,12 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
+from petition_triage.dedup.fingerprints import CONTACT_FIELDS, NAME_FIELDS, Fingerprint, char_shingles
+from petition_triage.dedup.index import Match
 from petition_triage.privacy import contact_hash, hash_personal_data
 
 from . import lifecycle, notifications
-from .duplicate_index import Match
 from .duplicate_store import add_fingerprint_and_links
-from .fingerprints import CONTACT_FIELDS, NAME_FIELDS, Fingerprint, char_shingles
 from .predictor import margin
 from .schemas import Classification, CorrectionRequest, Submission
 from .tables import Case, Correction, as_utc, utcnow

@@ -10,8 +10,9 @@ from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from .duplicate_index import DuplicateIndex
-from .duplicate_scorer import DuplicateScorer
+from petition_triage.dedup.index import DuplicateIndex
+from petition_triage.dedup.scorer import DuplicateScorer
+
 from . import web_session
 from .keys import role_allows
 from .predictor import Predictor

@@ -13,22 +13,55 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from petition_triage.model.decision import HeadOutput
+from petition_triage.dedup.components import MIN_SUBMITTERS, issue_clusters
+from petition_triage.dedup.fingerprints import (CONTACT_FIELDS, NAME_FIELDS, Fingerprint, fingerprint, model_labels,
+                                                top_labels, unit_vector)
+from petition_triage.dedup.index import DuplicateIndex, Match
+from petition_triage.dedup.scorer import ISSUE_LINK, DuplicateScorer
 from petition_triage.model.inference import EMBEDDING_OUTPUT, OnnxTriageModel
 
-from .components import issue_clusters
-from .duplicate_index import DuplicateIndex, Match
-from .duplicate_scorer import ISSUE_LINK, DuplicateScorer
-from .fingerprints import CONTACT_FIELDS, NAME_FIELDS, Fingerprint, fingerprint, unit_vector
 from .schemas import Classification, DuplicateEvidence, DuplicateLinkView, DuplicateMatch, HotIssueView, Submission
 from .tables import Case, CaseFingerprint, DuplicateLink, LinkReview, as_utc, utcnow
 
 REVIEW_ACTIONS = ("confirmed", "split")
-# A public issue is shown once this many people (duplicate groups count once) have written about it.
-MIN_SUBMITTERS = 3
+# Rows are read back from this far below the highest sequence number seen, because PostgreSQL hands
+# out sequence numbers at insert and another process may commit a lower one after a higher one.
+SYNC_LOOKBACK = 1000
+
+
+def _with_case(query: Select) -> Select:
+    """Fingerprint rows with their case's arrival time and place, which pair scoring compares."""
+    return query.add_columns(Case.created_at, Case.region_code).join(Case, Case.id == CaseFingerprint.case_id)
+
+
+def sync_index(index: DuplicateIndex, session: Session) -> int:
+    """Adds the fingerprints committed by any process since the index's last look; returns how many
+    cases were new to it.
+
+    The look-back reads only sequence numbers and ids; whole rows are fetched for unseen cases alone,
+    so a search costs the same at the 10th case as at the 100,000th.
+    """
+    before = len(index)
+    if not before:  # start-up: everything, in order
+        for row, created_at, region_code in session.execute(_with_case(select(CaseFingerprint))
+                                                            .order_by(CaseFingerprint.seq)):
+            index.add(row.case_id, row.to_fingerprint(created_at, region_code), row.seq)
+        return len(index)
+    recent = session.execute(select(CaseFingerprint.seq, CaseFingerprint.case_id)
+                             .where(CaseFingerprint.seq > index.max_seq - SYNC_LOOKBACK)).all()
+    missing = [case_id for seq, case_id in recent if not index.holds(case_id, seq)]
+    for seq, _ in recent:
+        index.note_seq(seq)
+    for start in range(0, len(missing), 500):
+        rows = session.execute(_with_case(select(CaseFingerprint))
+                               .where(CaseFingerprint.case_id.in_(missing[start:start + 500]))
+                               .order_by(CaseFingerprint.seq))
+        for row, created_at, region_code in rows:
+            index.add(row.case_id, row.to_fingerprint(created_at, region_code), row.seq)
+    return len(index) - before
 
 
 def submission_fingerprint(submission: Submission, classification: Classification, embedding: np.ndarray,
@@ -43,16 +76,6 @@ def submission_fingerprint(submission: Submission, classification: Classificatio
     return fingerprint(submission.text, submission.title, embedding, submission.metadata, salt, labels,
                        submitted_at=received_at or utcnow(), place_code=place,
                        embedding_model=classification.model_version)
-
-
-def top_labels(probabilities: dict[str, float], k: int = 3) -> dict[str, float]:
-    return dict(sorted(probabilities.items(), key=lambda item: -item[1])[:k])
-
-
-def model_labels(labels: dict[str, list[str]], decided: dict[str, HeadOutput], row: int) -> dict[str, dict[str, float]]:
-    """The top type and department labels of one row of a model's decisions, as fingerprints keep them."""
-    return {head: top_labels(dict(zip(labels[head], decided[head].probs[row].tolist())))
-            for head in ("type", "department") if head in decided}
 
 
 def stale_fingerprints(session: Session, model_version: str) -> list[str]:
@@ -88,7 +111,7 @@ def reembed(session: Session, model: OnnxTriageModel, case_ids: list[str]) -> in
 def find_duplicates(session: Session, index: DuplicateIndex, scorer: DuplicateScorer, fp: Fingerprint,
                     limit: int = 10, issue_links: bool = False) -> list[Match]:
     """Catches up with cases other processes stored, then searches (`DuplicateIndex.search`)."""
-    index.sync(session)
+    sync_index(index, session)
     return index.search(fp, scorer, limit, issue_links=issue_links)
 
 

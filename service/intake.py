@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from petition_triage.dedup.index import DuplicateIndex
+from petition_triage.places import extract_place
+
 from . import case_store, duplicate_store
-from .duplicate_index import DuplicateIndex
-from .places import extract_place
 from .predictor import Predictor
 from .routing import RoutingTable
 from .schemas import CaseCreated, Classification, PlaceView, RouteView, Submission

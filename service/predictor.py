@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from petition_triage.dedup.scorer import DuplicateScorer
 from petition_triage.model.decision import HeadOutput, needs_review
 from petition_triage.model.inference import EMBEDDING_OUTPUT, OnnxTriageModel
 from petition_triage.model.keyword_evidence import KeywordEvidence
@@ -14,7 +15,6 @@ from petition_triage.model.risk_cues import URGENT_CUES, CueMatch, cue_text, fin
 from petition_triage.model.taxonomy import Taxonomy
 
 from .batching import MicroBatcher
-from .duplicate_scorer import DuplicateScorer
 from .schemas import (Classification, DepartmentPrediction, Keyword, LabelScore, RiskPrediction, RiskReason,
                       Submission, TypePrediction)
 

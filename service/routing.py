@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from .places import Place
+from petition_triage.places import Place
 
 DEFAULT_TABLE = Path(__file__).parent / "policy" / "routing_table.json"
 # Top-1 minus top-2 department probability under which the department is called split.

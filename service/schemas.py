@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .duplicate_index import STAGES
+from petition_triage.dedup.index import STAGES
 
 MAX_TEXT_CHARS = 20_000
 MAX_TITLE_CHARS = 500

@@ -9,7 +9,7 @@ import numpy as np
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from .fingerprints import Fingerprint, intern_terms
+from petition_triage.dedup.fingerprints import Fingerprint, intern_terms
 
 
 def utcnow() -> datetime:

@@ -151,7 +151,7 @@ def hand_scorer(**thresholds):
     """A hand-set scorer: duplicate = same person and same words; related = same words, other person."""
     import numpy as np
 
-    from petition_triage.service.duplicate_scorer import CLASSES, FEATURES, DuplicateScorer
+    from petition_triage.dedup.scorer import CLASSES, FEATURES, DuplicateScorer
 
     coef = np.zeros((len(CLASSES), len(FEATURES)))
     dup, rel = CLASSES.index("duplicate"), CLASSES.index("related")

@@ -7,9 +7,8 @@ import json
 import os
 import shutil
 import typing
-from datetime import datetime, timedelta, timezone
-
 from collections import Counter
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import numpy as np
@@ -19,15 +18,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from petition_triage.config import Settings
+from petition_triage.dedup.fingerprints import fingerprint
+from petition_triage.dedup.index import STAGES, DuplicateIndex
+from petition_triage.dedup.scorer import FEATURES, SCORER_NAME, DuplicateScorer
+from petition_triage.places import code_relation
 from petition_triage.service.app import create_app
 from petition_triage.service.database import Database, migrate
-from petition_triage.service.duplicate_index import STAGES, DuplicateIndex
-from petition_triage.service.duplicate_scorer import FEATURES, SCORER_NAME, DuplicateScorer
-from petition_triage.service.fingerprints import fingerprint
-from petition_triage.training.duplicate_fit import OUT_OF_FOLD
+from petition_triage.service.duplicate_store import sync_index
 from petition_triage.service.keys import create_key
-from petition_triage.service.places import code_relation
 from petition_triage.service.tables import Case, CaseFingerprint, DuplicateLink
+from petition_triage.training.duplicate_fit import OUT_OF_FOLD
 
 LETTER = ("尊敬的领导：我叫马福祥，是化隆县某村村民。2023年修路征了我家两亩三分水浇地，说好一年内发补偿款，"
           "到现在快两年了只发了一半，乡上说县上没拨，县上说找乡上，请领导给我们做主。")
@@ -67,7 +67,7 @@ def test_fingerprints_keep_contacts_and_names_only_as_salted_hashes():
 
 
 def test_components_are_named_by_their_smallest_member_whatever_the_link_order():
-    from petition_triage.service.components import components
+    from petition_triage.dedup.components import components
 
     links = [(5, 2), (2, 7), (3, 4)]
     expected = {1: 1, 2: 2, 3: 3, 4: 3, 5: 2, 7: 2}
@@ -91,7 +91,7 @@ def test_index_proposes_candidates_from_every_stage():
 
 
 def test_terms_stage_finds_a_retelling_the_embedding_misses(monkeypatch):
-    import petition_triage.service.duplicate_index as duplicate_index
+    import petition_triage.dedup.index as duplicate_index
 
     monkeypatch.setattr(duplicate_index, "TERM_MAX_CASES", 10)
     index = DuplicateIndex()
@@ -166,7 +166,7 @@ def test_sync_gives_fingerprints_the_time_and_place_of_their_case(tmp_path, data
                     created_at=created, region_code="630224")
         session.commit()
         index = DuplicateIndex()
-        assert index.sync(session) == 1
+        assert sync_index(index, session) == 1
     stored = index._fingerprints[0]
     assert stored.place_code == "630224" and stored.submitted_at == created.timestamp()
     database.engine.dispose()
@@ -199,7 +199,7 @@ def test_reindex_re_embeds_stored_cases_and_running_indexes_follow(tmp_path, tin
             _store_case(session, f"case-{i}", text, old, model_version="old")
         session.commit()
         index = DuplicateIndex()
-        index.sync(session)
+        sync_index(index, session)
     version = OnnxTriageModel(tiny_model_dir).version
     monkeypatch.setenv("DATABASE_URL", database_url)
     get_settings.cache_clear()
@@ -211,7 +211,7 @@ def test_reindex_re_embeds_stored_cases_and_running_indexes_follow(tmp_path, tin
         rows = session.scalars(select(CaseFingerprint).order_by(CaseFingerprint.case_id)).all()
         assert [r.embedding_model for r in rows] == [version, version]
         assert all(r.contacts for r in rows), "contact hashes survive re-embedding"
-        assert index.sync(session) == 0, "no new cases, only newer rows of known ones"
+        assert sync_index(index, session) == 0, "no new cases, only newer rows of known ones"
         assert session.scalar(select(func.count()).select_from(Case)) == 2
         renewed = rows[0].to_fingerprint()
     assert index.embedded_by() == {version: 2}
@@ -370,8 +370,8 @@ def test_model_without_scorer_still_registers(tmp_path, tiny_model_dir):
 
 
 def test_a_case_bridging_two_groups_merges_them_under_their_earliest_case(tmp_path, database_url):
-    from petition_triage.service.duplicate_index import Match
-    from petition_triage.service.duplicate_scorer import PairEvidence
+    from petition_triage.dedup.index import Match
+    from petition_triage.dedup.scorer import PairEvidence
     from petition_triage.service.duplicate_store import add_fingerprint_and_links, regroup
 
     database = Database(database_url)
@@ -407,8 +407,8 @@ def test_sync_reads_rows_committed_out_of_sequence(tmp_path, database_url):
             _store_case(session, case_id, fp=fingerprint(LETTER, None, _unit(seq), {}, "s", embedding_model="m"))
             session.query(CaseFingerprint).filter_by(case_id=case_id).update({"seq": seq})
             session.commit()
-            assert index.sync(session) == 1, f"{case_id} committed after a higher sequence number was seen"
-        assert index.sync(session) == 0
+            assert sync_index(index, session) == 1, f"{case_id} committed after a higher sequence number was seen"
+        assert sync_index(index, session) == 0
     assert len(index) == 2
     database.engine.dispose()
 
@@ -446,7 +446,7 @@ def test_two_processes_on_postgresql_see_each_others_cases(tmp_path, hand_scored
 
 
 def test_dense_clusters_do_not_chain_and_keep_cliques():
-    from petition_triage.service.components import dense_clusters
+    from petition_triage.dedup.components import dense_clusters
 
     # A chain of one-neighbour links (each letter like the next, the first unlike the last) is one
     # connected component but no issue: it stays in pieces of at most three.
@@ -466,7 +466,7 @@ def test_dense_clusters_do_not_chain_and_keep_cliques():
 
 
 def test_pair_features_can_drop_contacts():
-    from petition_triage.service.duplicate_scorer import CONTACT_FEATURES, FEATURES, without_contacts
+    from petition_triage.dedup.scorer import CONTACT_FEATURES, FEATURES, without_contacts
 
     row = np.arange(len(FEATURES), dtype=float) + 1
     stripped = without_contacts(row)

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from petition_triage.config import Settings
+from petition_triage.dedup.fingerprints import fingerprint, normalise
 from petition_triage.privacy import mask_personal_data
-from petition_triage.service.fingerprints import fingerprint, normalise
 
 FUZZ = settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 

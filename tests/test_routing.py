@@ -7,7 +7,7 @@ import pytest
 from conftest import running_service
 
 from petition_triage.config import Settings
-from petition_triage.service.places import Place, extract_place
+from petition_triage.places import Place, extract_place
 from petition_triage.service.routing import RoutingTable
 
 CHENGDONG = Place(province="青海省", city="西宁市", county="城东区", code="630102", source="text")

@@ -44,8 +44,8 @@ def test_shipped_model_classifies_plain_cases():
 
 def test_shipped_model_finds_a_reworded_duplicate_across_channels():
     """A letter and the hotline's summary of the same person's matter, from the test split."""
-    from petition_triage.service.duplicate_index import DuplicateIndex
-    from petition_triage.service.duplicate_scorer import DuplicateScorer
+    from petition_triage.dedup.index import DuplicateIndex
+    from petition_triage.dedup.scorer import DuplicateScorer
     from petition_triage.training.corpus import read_records
     from petition_triage.training.duplicate_fit import corpus_fingerprints
 
@@ -65,8 +65,8 @@ def test_shipped_model_finds_a_reworded_duplicate_across_channels():
 def test_shipped_model_keeps_one_persons_other_matter_of_the_same_day_apart():
     """One caller, one day: unpaid wages in the morning, a school question in the afternoon; a week later
     the wages again by WeChat. Only the last is a duplicate of the first."""
-    from petition_triage.service.duplicate_index import DuplicateIndex
-    from petition_triage.service.duplicate_scorer import DuplicateScorer
+    from petition_triage.dedup.index import DuplicateIndex
+    from petition_triage.dedup.scorer import DuplicateScorer
     from petition_triage.training.duplicate_fit import corpus_fingerprints
 
     caller = {"name": "马建国", "phone": "13900001111"}

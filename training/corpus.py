@@ -14,9 +14,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from petition_triage.dedup.components import components
+from petition_triage.dedup.fingerprints import char_shingles
 from petition_triage.model.taxonomy import Taxonomy, load_taxonomy
-from petition_triage.service.components import components
-from petition_triage.service.fingerprints import char_shingles
 
 from .data import DUPLICATES_DIR, SHIFT_DIR, SHIFT_SPLITS
 from .shortcut_audit import AuditBounds, audit, audit_problems, writer_of

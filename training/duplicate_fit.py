@@ -21,14 +21,12 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
+from petition_triage.dedup.components import MIN_SUBMITTERS, components, issue_clusters
+from petition_triage.dedup.fingerprints import Fingerprint, char_shingles, fingerprint, idf_table, model_labels
+from petition_triage.dedup.index import STAGES, DuplicateIndex
+from petition_triage.dedup.scorer import CLASSES, FEATURES, ISSUE_LINK, DuplicateScorer, pair_evidence, without_contacts
 from petition_triage.model.inference import EMBEDDING_OUTPUT, OnnxTriageModel
-from petition_triage.service.duplicate_index import STAGES, DuplicateIndex
-from petition_triage.service.duplicate_scorer import (CLASSES, FEATURES, ISSUE_LINK, DuplicateScorer, pair_evidence,
-                                                      without_contacts)
-from petition_triage.service.components import components, issue_clusters
-from petition_triage.service.duplicate_store import MIN_SUBMITTERS, model_labels
-from petition_triage.service.fingerprints import Fingerprint, char_shingles, fingerprint, idf_table
-from petition_triage.service.places import extract_place
+from petition_triage.places import extract_place
 
 from .artifact import write_model_card
 from .corpus import read_records

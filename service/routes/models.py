@@ -1,6 +1,7 @@
 from fastapi import APIRouter, HTTPException, Request, status
 
 from ..deps import AdminKey, SessionDep
+from ..duplicate_store import sync_index
 from ..predictor import ModelCheckError
 from ..schemas import ModelList, ModelVersion, error_responses
 
@@ -42,6 +43,6 @@ def rollback_model(request: Request, session: SessionDep, admin: AdminKey) -> Mo
 def _serving(request: Request, session, predictor) -> ModelVersion:
     """The model now serving, with how many stored cases its duplicate search has no embedding for."""
     index = request.app.state.duplicate_index
-    index.sync(session)
+    sync_index(index, session)
     return ModelVersion(version=predictor.version, path=str(request.app.state.registry.active_path), active=True,
                         metrics={}, cases_to_reindex=index.not_embedded_by(predictor.version))

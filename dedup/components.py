@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TypeVar
 
+# A public issue is shown once this many people (duplicate groups count once) have written about it.
+MIN_SUBMITTERS = 3
+
 T = TypeVar("T", int, str)
 U = TypeVar("U", int, str)
 

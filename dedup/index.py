@@ -1,9 +1,9 @@
 """The candidate index of duplicate search, one per process, following the database.
 
-The database is the source of truth (`case_fingerprints`); each process holds the fingerprints in
-memory for speed and, before every search, reads the rows other processes added since its last look
-(`sync`). A case re-embedded by `petition-triage duplicates reindex` comes back as a newer row and
-replaces the one held. Candidates come from four stages, each cheap at 100,000 cases:
+The database is the source of truth; each process holds the fingerprints in memory for speed and,
+before every search, the service adds the rows other processes stored since its last look
+(`service.duplicate_store.sync_index`, by the rows' sequence numbers). A case re-embedded by
+`petition-triage duplicates reindex` comes back as a newer row and replaces the one held. Candidates come from four stages, each cheap at 100,000 cases:
 
     exact     the normalised text's hash
     lexical   MinHash LSH over the words (datasketch): copies and light edits
@@ -28,12 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from datasketch import MinHashLSH
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
 
-from .duplicate_scorer import ISSUE_LINK, DuplicateScorer, PairEvidence
 from .fingerprints import MINHASH_PERMUTATIONS, Fingerprint, minhash_of
-from .tables import Case, CaseFingerprint
+from .scorer import ISSUE_LINK, DuplicateScorer, PairEvidence
 
 # The candidate stages, by the names matches report them under (the API's evidence lists them too).
 STAGES = ("exact", "lexical", "terms", "semantic", "contact")
@@ -46,16 +43,6 @@ TERM_MAX_CASES = 1000
 # A common name (王女士) can match thousands of cases; the most recent ones are the likely duplicates.
 PERSON_CANDIDATES = 50
 LSH_THRESHOLD = 0.5
-# Rows are read back from this far below the highest sequence number seen, because PostgreSQL hands
-# out sequence numbers at insert and another process may commit a lower one after a higher one.
-SYNC_LOOKBACK = 1000
-
-
-def _with_case(query: Select) -> Select:
-    """Fingerprint rows with their case's arrival time and place, which pair scoring compares."""
-    return query.add_columns(Case.created_at, Case.region_code).join(Case, Case.id == CaseFingerprint.case_id)
-
-
 @dataclass
 class Match:
     case_id: str
@@ -145,31 +132,20 @@ class DuplicateIndex:
         """How many cases another model embedded: duplicate search skips them until they are re-embedded."""
         return sum(n for other, n in self.embedded_by().items() if other != model)
 
-    def sync(self, session: Session) -> int:
-        """Reads fingerprints committed by any process since the last look; returns how many were new.
+    @property
+    def max_seq(self) -> int:
+        """The highest stored sequence number seen."""
+        return self._max_seq
 
-        The look-back reads only sequence numbers and ids; whole rows are fetched for unseen cases alone,
-        so a search costs the same at the 10th case as at the 100,000th.
-        """
+    def note_seq(self, seq: int) -> None:
         with self._lock:
-            before = len(self._ids)
-            if not self._ids:  # start-up: everything, in order
-                for row, created_at, region_code in session.execute(_with_case(select(CaseFingerprint))
-                                                                    .order_by(CaseFingerprint.seq)):
-                    self._add(row.case_id, row.to_fingerprint(created_at, region_code), row.seq)
-                return len(self._ids)
-            recent = session.execute(select(CaseFingerprint.seq, CaseFingerprint.case_id)
-                                     .where(CaseFingerprint.seq > self._max_seq - SYNC_LOOKBACK)).all()
-            missing = [case_id for seq, case_id in recent
-                       if case_id not in self._row_of or seq > self._seq_of[self._row_of[case_id]]]
-            self._max_seq = max([self._max_seq, *(seq for seq, _ in recent)])
-            for start in range(0, len(missing), 500):
-                rows = session.execute(_with_case(select(CaseFingerprint))
-                                       .where(CaseFingerprint.case_id.in_(missing[start:start + 500]))
-                                       .order_by(CaseFingerprint.seq))
-                for row, created_at, region_code in rows:
-                    self._add(row.case_id, row.to_fingerprint(created_at, region_code), row.seq)
-            return len(self._ids) - before
+            self._max_seq = max(self._max_seq, seq)
+
+    def holds(self, case_id: str, seq: int) -> bool:
+        """Whether the index holds this case at this stored row or a newer one."""
+        with self._lock:
+            row = self._row_of.get(case_id)
+            return row is not None and self._seq_of[row] >= seq
 
     def candidates(self, fp: Fingerprint, neighbours: int = SEMANTIC_NEIGHBOURS) -> dict[int, list[str]]:
         """Rows worth scoring (embedded by the query's model), with the stages that proposed each."""

@@ -18,6 +18,7 @@ import jieba
 import numpy as np
 from datasketch import MinHash
 
+from petition_triage.model.decision import HeadOutput
 from petition_triage.privacy import contact_hash
 
 CONTACT_FIELDS = ("phone", "mobile", "contact_phone", "id_number", "email", "wechat_openid")
@@ -154,3 +155,13 @@ def idf_table(documents: Iterable[Iterable[str]], min_df: int = 2) -> tuple[dict
             counts[term] = counts.get(term, 0) + 1
     table = {w: math.log((n + 1) / (c + 1)) + 1.0 for w, c in counts.items() if c >= min_df}
     return table, math.log((n + 1) / 1.0) + 1.0
+
+
+def top_labels(probabilities: dict[str, float], k: int = 3) -> dict[str, float]:
+    return dict(sorted(probabilities.items(), key=lambda item: -item[1])[:k])
+
+
+def model_labels(labels: dict[str, list[str]], decided: dict[str, HeadOutput], row: int) -> dict[str, dict[str, float]]:
+    """The top type and department labels of one row of a model's decisions, as fingerprints keep them."""
+    return {head: top_labels(dict(zip(labels[head], decided[head].probs[row].tolist())))
+            for head in ("type", "department") if head in decided}

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from petition_triage.places import code_relation
+
 from .fingerprints import Fingerprint, label_overlap, weighted_containment, weighted_jaccard
-from .places import code_relation
 
 logger = logging.getLogger(__name__)
 
