@@ -18,6 +18,7 @@ from .keys import role_allows
 from .predictor import Predictor
 from .rate_limits import StatusGuessLimits
 from .tables import ApiKey
+from .triage import Triage
 
 _bearer = HTTPBearer(auto_error=False, description="API key as a bearer token")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
@@ -39,6 +40,14 @@ def get_predictor(request: Request) -> Predictor:
 
 
 PredictorDep = Annotated[Predictor, Depends(get_predictor)]
+
+
+def get_triage(request: Request, predictor: PredictorDep) -> Triage:
+    """The serving model with the routing table in force now: predict → place → office."""
+    return Triage(predictor, request.app.state.routing.current(), request.app.state.metrics)
+
+
+TriageDep = Annotated[Triage, Depends(get_triage)]
 
 
 def get_duplicate_index(request: Request) -> DuplicateIndex:

@@ -124,8 +124,8 @@ def shown(matches: list[Match], contact_evidence: bool = True) -> list[Duplicate
 
 def as_schema(match: Match, contact_evidence: bool = True) -> DuplicateMatch:
     evidence = evidence_json(match)
-    if not contact_evidence:
-        evidence.update(same_contact=None, same_name=None)
+    if not contact_evidence:  # a candidate the contact stage proposed would say as much
+        evidence.update(same_contact=None, same_name=None, stages=[s for s in evidence["stages"] if s != "contact"])
     return DuplicateMatch(case_id=match.case_id, kind=match.kind, score=match.score,
                           evidence=DuplicateEvidence(**evidence))
 

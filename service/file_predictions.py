@@ -16,8 +16,8 @@ from pydantic import ValidationError
 
 from petition_triage.model.taxonomy import load_taxonomy
 
-from .intake import attach_routes
 from .predictor import Predictor
+from .triage import Triage
 from .routing import RoutingTable
 from .schemas import Classification, Submission
 
@@ -120,12 +120,13 @@ def predict_table(predictor: Predictor, table: RoutingTable, frame: pd.DataFrame
             errors.append(_problem(exc))
     valid = [i for i, s in enumerate(submissions) if s is not None]
     predicted: dict[int, dict] = {}
+    triage = Triage(predictor, table)
 
     async def run() -> None:
         for start in range(0, len(valid), batch_size):
             chunk = valid[start : start + batch_size]
             batch = [submissions[i] for i in chunk]
-            results = attach_routes(await predictor.classify(batch), batch, table)
+            results = await triage.classify(batch)
             predicted.update({i: prediction_columns(r) for i, r in zip(chunk, results)})
             if on_batch:
                 on_batch(len(chunk))

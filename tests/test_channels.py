@@ -99,7 +99,10 @@ def test_the_same_letter_again_by_e_mail_is_a_registered_duplicate_candidate(ser
     again = service.post("/v1/intake/mailbox", content=sample("mailbox"), headers=service.keys["intake"]).json()
     (match, *_) = again["cases"][0]["duplicates"] or [None]
     assert match is not None and match["case_id"] == first["cases"][0]["id"]
-    assert match["evidence"]["same_contact"] and "exact" in match["evidence"]["stages"]
+    assert "exact" in match["evidence"]["stages"]
+    assert match["evidence"]["same_contact"] is None, "intake keys learn nothing of contacts"
+    stored = service.get(f"/v1/cases/{again['cases'][0]['id']}", headers=service.keys["reviewer"]).json()
+    assert stored["links"][0]["evidence"]["same_contact"] is True, "reviewers see the contact evidence"
 
 
 def test_bad_payload_is_a_422_naming_the_field_and_stores_nothing(service):

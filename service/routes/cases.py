@@ -1,9 +1,10 @@
 from fastapi import APIRouter, HTTPException, Request, status
 
 from .. import case_store, duplicate_store
-from ..intake import register_submissions
-from ..deps import DuplicateIndexDep, IntakeKey, PredictorDep, ReviewerKey, SessionDep
+from ..deps import DuplicateIndexDep, IntakeKey, PredictorDep, ReviewerKey, SessionDep, TriageDep
+from ..keys import role_allows
 from ..lifecycle import STATE_NAMES
+from ..registration import register_submissions
 from ..schemas import (CaseCreated, CaseDetail, CaseEventView, Classification, CorrectionEvent, CorrectionRequest,
                        Submission, error_responses)
 
@@ -11,13 +12,13 @@ router = APIRouter(prefix="/v1/cases", tags=["cases"], responses=error_responses
 
 
 @router.post("", response_model=CaseCreated, status_code=status.HTTP_201_CREATED)
-async def register_case(submission: Submission, predictor: PredictorDep, index: DuplicateIndexDep,
-                        session: SessionDep, _: IntakeKey, request: Request) -> CaseCreated:
+async def register_case(submission: Submission, triage: TriageDep, index: DuplicateIndexDep,
+                        session: SessionDep, caller: IntakeKey, request: Request) -> CaseCreated:
     """Classifies a submission, finds its earlier duplicates and related cases (when the model has a
     duplicate scorer), and stores it with all of that."""
     state = request.app.state
-    (created,) = await register_submissions([submission], predictor, index, session, state.contact_salt, state.metrics,
-                                       state.time_limits, state.routing.current())
+    (created,) = await register_submissions([submission], triage, index, session, state.contact_salt,
+                                            state.time_limits, role_allows(caller.role, "reviewer"))
     return created
 
 

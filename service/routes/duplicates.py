@@ -3,9 +3,8 @@ from datetime import datetime, timedelta, timezone
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 
 from .. import duplicate_store
-from ..intake import attach_routes
+from ..deps import DuplicateIndexDep, IntakeKey, ReviewerKey, SessionDep, TriageDep, require_duplicate_scorer
 from ..keys import role_allows
-from ..deps import DuplicateIndexDep, IntakeKey, PredictorDep, ReviewerKey, SessionDep, require_duplicate_scorer
 from ..schemas import (MAX_ROW_ID, DuplicateLinkView, DuplicateSearchRequest, DuplicateSearchResponse, HotIssues,
                        LinkReviewRequest, error_responses)
 from ..tables import as_utc
@@ -14,18 +13,17 @@ router = APIRouter(prefix="/v1", tags=["duplicates"], responses=error_responses(
 
 
 @router.post("/duplicates:search", response_model=DuplicateSearchResponse)
-async def search_duplicates(query: DuplicateSearchRequest, predictor: PredictorDep, index: DuplicateIndexDep,
+async def search_duplicates(query: DuplicateSearchRequest, triage: TriageDep, index: DuplicateIndexDep,
                             session: SessionDep, caller: IntakeKey, request: Request) -> DuplicateSearchResponse:
     """Earlier cases that are duplicates of this submission (same person, same matter) or related to it
     (same public issue, other people), with the evidence for each. Nothing is stored. For intake keys the
     search compares no contact fields and says nothing of them (reviewers and admins get both)."""
-    scorer = require_duplicate_scorer(predictor)
+    scorer = require_duplicate_scorer(triage.predictor)
     sees_contacts = role_allows(caller.role, "reviewer")
     if not sees_contacts:
         query = duplicate_store.without_contacts(query)
-    (classification,), embeddings = await predictor.classify_and_embed([query])
     # The place, as registering would find it: where a case is about is part of what makes a duplicate.
-    attach_routes([classification], [query], request.app.state.routing.current())
+    (classification,), embeddings = await triage.classify_and_embed([query], counted=False)
     fp = duplicate_store.submission_fingerprint(query, classification, embeddings[0], request.app.state.contact_salt)
     matches = duplicate_store.find_duplicates(session, index, scorer, fp, query.limit)
     return DuplicateSearchResponse(matches=duplicate_store.shown(matches, sees_contacts), indexed_cases=len(index))

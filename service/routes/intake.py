@@ -1,8 +1,9 @@
 from fastapi import APIRouter, HTTPException, Path, Request, status
 
 from ..channel_adapters import ADAPTERS, PayloadError
-from ..deps import DuplicateIndexDep, IntakeKey, PredictorDep, SessionDep
-from ..intake import register_submissions
+from ..deps import DuplicateIndexDep, IntakeKey, SessionDep, TriageDep
+from ..keys import role_allows
+from ..registration import register_submissions
 from ..schemas import IntakeResult, error_responses
 
 router = APIRouter(prefix="/v1/intake", tags=["intake"], responses=error_responses(401, 403, 404, 413, 422, 503))
@@ -22,8 +23,8 @@ _PAYLOADS = {
 
 @router.post("/{channel}", response_model=IntakeResult, status_code=status.HTTP_201_CREATED,
              openapi_extra={"requestBody": {"required": True, "content": _PAYLOADS}})
-async def intake(request: Request, predictor: PredictorDep, index: DuplicateIndexDep, session: SessionDep,
-                 _: IntakeKey, channel: str = Path(description=f"one of: {', '.join(ADAPTERS)}")) -> IntakeResult:
+async def intake(request: Request, triage: TriageDep, index: DuplicateIndexDep, session: SessionDep,
+                 caller: IntakeKey, channel: str = Path(description=f"one of: {', '.join(ADAPTERS)}")) -> IntakeResult:
     """Takes a channel's native payload (12345 work order JSON, 厅长信箱 .eml, web form JSON, WeChat XML, CSV
     of letters), normalises it and registers each submission as a case, duplicate check included.
     Nothing is stored unless the whole payload parses."""
@@ -35,6 +36,6 @@ async def intake(request: Request, predictor: PredictorDep, index: DuplicateInde
     except PayloadError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=f"{channel} payload: {exc}")
     state = request.app.state
-    cases = await register_submissions(submissions, predictor, index, session, state.contact_salt, state.metrics,
-                                       state.time_limits, state.routing.current())
+    cases = await register_submissions(submissions, triage, index, session, state.contact_salt, state.time_limits,
+                                       role_allows(caller.role, "reviewer"))
     return IntakeResult(channel=channel, cases=cases)
