@@ -28,9 +28,9 @@ from petition_triage.dedup.fingerprints import Fingerprint, intern_terms, minhas
 from petition_triage.dedup.index import DuplicateIndex
 from petition_triage.dedup.scorer import DuplicateScorer
 from petition_triage.model.inference import OnnxTriageModel
-from petition_triage.service.database import Database, migrate
-from petition_triage.service.duplicate_store import sync_index
-from petition_triage.service.tables import Case, CaseFingerprint
+from petition_triage.service.storage.database import Database, migrate
+from petition_triage.service.storage.duplicate_store import sync_index
+from petition_triage.service.storage.tables import Case, CaseFingerprint
 from petition_triage.training.corpus import read_records
 from petition_triage.training.duplicate_fit import candidate_pairs, corpus_fingerprints, evaluate_scorer
 

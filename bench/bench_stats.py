@@ -21,9 +21,9 @@ from sqlalchemy import insert
 
 from petition_triage.config import REPO_ROOT
 from petition_triage.model.taxonomy import load_taxonomy
-from petition_triage.service.database import Database, migrate
-from petition_triage.service.statistics import StatsFilter, compute
-from petition_triage.service.tables import Case, utcnow
+from petition_triage.service.casework.statistics import StatsFilter, compute
+from petition_triage.service.storage.database import Database, migrate
+from petition_triage.service.storage.tables import Case, utcnow
 
 OUT = REPO_ROOT / "bench" / "results" / "stats.json"
 

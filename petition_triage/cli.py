@@ -257,7 +257,7 @@ def _promote(args: argparse.Namespace) -> int:
 
 
 def _database():
-    from petition_triage.service.database import Database, migrate
+    from petition_triage.service.storage.database import Database, migrate
 
     database = Database(get_settings().resolved_database_url)
     migrate(database.engine)
@@ -265,7 +265,7 @@ def _database():
 
 
 def _keys(args: argparse.Namespace) -> int:
-    from petition_triage.service.keys import create_key, list_keys, revoke_key
+    from petition_triage.service.api.keys import create_key, list_keys, revoke_key
 
     with _database().sessions() as session:
         if args.action == "create":
@@ -289,7 +289,7 @@ def _keys(args: argparse.Namespace) -> int:
 
 
 def _corrections_export(args: argparse.Namespace) -> int:
-    from petition_triage.service.case_store import export_corrections
+    from petition_triage.service.storage.case_store import export_corrections
 
     with _database().sessions() as session:
         n = export_corrections(session, Path(args.out))
@@ -302,8 +302,8 @@ def _duplicates_reindex(args: argparse.Namespace) -> int:
 
     from petition_triage.model.inference import OnnxTriageModel
     from petition_triage.model.taxonomy import load_taxonomy
-    from petition_triage.service.duplicate_store import reembed, stale_fingerprints
     from petition_triage.service.model_registry import ModelRegistry
+    from petition_triage.service.storage.duplicate_store import reembed, stale_fingerprints
 
     settings = get_settings()
     database = _database()

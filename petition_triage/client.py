@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel
 
-from petition_triage.service.schemas import (BatchResponse, CaseCreated, CaseDetail, Classification,
-                                             CorrectionRequest, DuplicateSearchResponse, HotIssues, Submission)
+from petition_triage.service.api.schemas import (BatchResponse, CaseCreated, CaseDetail, Classification,
+                                                 CorrectionRequest, DuplicateSearchResponse, HotIssues, Submission)
 
 T = TypeVar("T", bound=BaseModel)
 RETRY_STATUSES = frozenset({503})

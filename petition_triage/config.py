@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     routing_refresh_s: float = 10.0
     # Seconds between passes of the notification dispatcher and deadline scan; 0 turns it off.
     notify_interval_s: float = 15.0
-    # `module:Class` of an SMS sender (see service/notifications.py); None logs messages instead.
+    # `module:Class` of an SMS sender (see service/casework/notifications.py); None logs messages instead.
     sms_sender: str | None = None
     # Staff duty numbers per department for due-soon and overdue SMS, e.g. {"hrss": ["13800000000"]}.
     sms_recipients: dict[str, list[str]] = Field(default_factory=dict)

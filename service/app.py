@@ -21,20 +21,21 @@ from petition_triage.config import Settings, get_settings
 from petition_triage.dedup.index import DuplicateIndex
 from petition_triage.model.taxonomy import load_taxonomy
 
-from .database import Database, migrate
-from .deps import authenticate
-from .duplicate_store import sync_index
-from .keys import KeyCache, create_key, list_keys
+from .api.deps import authenticate
+from .api.keys import KeyCache, create_key, list_keys
+from .api.rate_limits import StatusGuessLimits, auth_failure_limiter
+from .api.request_guards import RequestGuards
+from .api.routes import (cases, classify, duplicates, health, intake, lifecycle, models, notifications, public, review,
+                         routing_table, stats)
+from .casework.notifications import Dispatcher, load_sms_sender
+from .casework.time_limits import TimeLimitPolicy
 from .model_registry import ModelRegistry
-from .notifications import Dispatcher, load_sms_sender
-from .rate_limits import StatusGuessLimits, auth_failure_limiter
-from .request_guards import RequestGuards
-from .routes import (cases, classify, duplicates, health, intake, lifecycle, models, notifications,
-                     pages, public, review, routing_table, stats)
-from .routing import RoutingTable
-from .routing_state import RoutingState
+from .offices.routing import RoutingTable
+from .offices.routing_state import RoutingState
 from .service_metrics import ServiceMetrics
-from .time_limits import TimeLimitPolicy
+from .storage.database import Database, migrate
+from .storage.duplicate_store import sync_index
+from .web import pages
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def home() -> RedirectResponse:
         return RedirectResponse("/ui/queue", status_code=303)
 
-    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
     app.include_router(pages.router)
     for router in (health.router, classify.router, intake.router, lifecycle.router, cases.router, duplicates.router,
                    review.router, models.router, notifications.router, public.router, stats.router,

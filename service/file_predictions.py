@@ -16,10 +16,10 @@ from pydantic import ValidationError
 
 from petition_triage.model.taxonomy import load_taxonomy
 
+from .api.schemas import Classification, Submission
+from .api.triage import Triage
+from .offices.routing import RoutingTable
 from .predictor import Predictor
-from .triage import Triage
-from .routing import RoutingTable
-from .schemas import Classification, Submission
 
 FORMATS = (".csv", ".jsonl", ".json", ".parquet", ".xlsx")
 # Columns besides the text and title that become part of the submission, as the API reads them.

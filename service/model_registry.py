@@ -13,7 +13,7 @@ from petition_triage.model.inference import ARTIFACT_NAME
 from petition_triage.model.taxonomy import Taxonomy
 
 from .predictor import ModelCheckError, Predictor
-from .tables import ModelActivation
+from .storage.tables import ModelActivation
 
 logger = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from petition_triage.model.keyword_evidence import KeywordEvidence
 from petition_triage.model.risk_cues import URGENT_CUES, CueMatch, cue_text, find_cues, is_urgent
 from petition_triage.model.taxonomy import Taxonomy
 
+from .api.schemas import (Classification, DepartmentPrediction, Keyword, LabelScore, RiskPrediction, RiskReason,
+                          Submission, TypePrediction)
 from .batching import MicroBatcher
-from .schemas import (Classification, DepartmentPrediction, Keyword, LabelScore, RiskPrediction, RiskReason,
-                      Submission, TypePrediction)
 
 TOP_K = 3
 SELF_CHECK_TEXTS = [

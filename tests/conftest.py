@@ -134,8 +134,8 @@ def running_service(settings, key_suffix: str = "") -> Iterator:
     `key_suffix` keeps key names apart when two apps share one database."""
     from fastapi.testclient import TestClient
 
+    from petition_triage.service.api.keys import create_key
     from petition_triage.service.app import create_app
-    from petition_triage.service.keys import create_key
 
     app = create_app(settings)
     with TestClient(app) as client:

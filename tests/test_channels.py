@@ -9,8 +9,8 @@ from conftest import running_service
 from sqlalchemy import func, select
 
 from petition_triage.config import REPO_ROOT, Settings
-from petition_triage.service.channel_adapters import ADAPTERS, PayloadError
-from petition_triage.service.tables import Case
+from petition_triage.service.api.channel_adapters import ADAPTERS, PayloadError
+from petition_triage.service.storage.tables import Case
 
 SAMPLES = REPO_ROOT / "data_samples" / "channels"
 FILES = {"hotline": "hotline_work_order.json", "mailbox": "mailbox_letter.eml", "web": "web_form.json",

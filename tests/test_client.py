@@ -8,13 +8,13 @@ import os
 
 import httpx
 import pytest
-from pydantic import ValidationError
 from conftest import free_port, start_server
+from pydantic import ValidationError
 
 from petition_triage.client import APIError, AsyncClient, Client
-from petition_triage.service.database import Database, migrate
-from petition_triage.service.keys import create_key
-from petition_triage.service.schemas import Classification, CorrectionRequest, Submission
+from petition_triage.service.api.keys import create_key
+from petition_triage.service.api.schemas import Classification, CorrectionRequest, Submission
+from petition_triage.service.storage.database import Database, migrate
 
 LETTER = "我们小区的电梯上个月坏了三次，有一次把一位老人困在里面快一个小时，物业只派人简单看了看就走了。"
 

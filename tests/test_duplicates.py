@@ -22,11 +22,11 @@ from petition_triage.dedup.fingerprints import fingerprint
 from petition_triage.dedup.index import STAGES, DuplicateIndex
 from petition_triage.dedup.scorer import FEATURES, SCORER_NAME, DuplicateScorer
 from petition_triage.places import code_relation
+from petition_triage.service.api.keys import create_key
 from petition_triage.service.app import create_app
-from petition_triage.service.database import Database, migrate
-from petition_triage.service.duplicate_store import sync_index
-from petition_triage.service.keys import create_key
-from petition_triage.service.tables import Case, CaseFingerprint, DuplicateLink
+from petition_triage.service.storage.database import Database, migrate
+from petition_triage.service.storage.duplicate_store import sync_index
+from petition_triage.service.storage.tables import Case, CaseFingerprint, DuplicateLink
 from petition_triage.training.duplicate_fit import OUT_OF_FOLD
 
 LETTER = ("尊敬的领导：我叫马福祥，是化隆县某村村民。2023年修路征了我家两亩三分水浇地，说好一年内发补偿款，"
@@ -104,7 +104,7 @@ def test_terms_stage_finds_a_retelling_the_embedding_misses(monkeypatch):
     assert "terms" in found["first"] and "semantic" not in found["first"]
     assert not any("terms" in stages for case_id, stages in found.items() if case_id != "first")
     # Every stage the index names is one the API's evidence can carry (a new stage once answered 500).
-    from petition_triage.service.schemas import DuplicateEvidence
+    from petition_triage.service.api.schemas import DuplicateEvidence
 
     annotation = DuplicateEvidence.model_fields["stages"].annotation
     assert set(typing.get_args(typing.get_args(annotation)[0])) == set(duplicate_index.STAGES)
@@ -374,7 +374,7 @@ def test_model_without_scorer_still_registers(tmp_path, tiny_model_dir):
 def test_a_case_bridging_two_groups_merges_them_under_their_earliest_case(tmp_path, database_url):
     from petition_triage.dedup.index import Match
     from petition_triage.dedup.scorer import PairEvidence
-    from petition_triage.service.duplicate_store import add_fingerprint_and_links, regroup
+    from petition_triage.service.storage.duplicate_store import add_fingerprint_and_links, regroup
 
     database = Database(database_url)
     migrate(database.engine)

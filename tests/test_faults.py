@@ -15,9 +15,9 @@ from conftest import PG_ADMIN, free_port, running_service, start_server
 from sqlalchemy import func, select
 
 from petition_triage.config import Settings
-from petition_triage.service.database import Database, migrate
-from petition_triage.service.keys import create_key
-from petition_triage.service.tables import Case, CaseFingerprint, Correction, Notification
+from petition_triage.service.api.keys import create_key
+from petition_triage.service.storage.database import Database, migrate
+from petition_triage.service.storage.tables import Case, CaseFingerprint, Correction, Notification
 
 TEXTS = ["小区门口的路灯坏了半个月没人修，晚上老人孩子出门不安全，请尽快维修。",
          "请问新生儿医保怎么办理？需要带哪些材料，在哪里办？",

@@ -9,8 +9,8 @@ import pytest
 from conftest import running_service
 
 from petition_triage.config import Settings
-from petition_triage.service.tables import Case
-from petition_triage.service.time_limits import TimeLimitPolicy, add_days
+from petition_triage.service.casework.time_limits import TimeLimitPolicy, add_days
+from petition_triage.service.storage.tables import Case
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 TEXT = "我家楼下的路灯坏了一个多月了，晚上出门黑乎乎的，老人孩子走路不安全，希望尽快修好。"
@@ -128,7 +128,7 @@ def test_overdue_and_due_soon_are_queryable(service):
 
 
 def test_a_web_case_filed_before_national_day_is_due_after_it(service, monkeypatch):
-    from petition_triage.service import case_store
+    from petition_triage.service.storage import case_store
 
     # Filed Wednesday 30 September 2026, 10:00 in Beijing: three working days skip 1-7 October and count
     # Saturday 10 October, an adjusted working day.

@@ -13,8 +13,8 @@ from conftest import running_service
 from sqlalchemy import select
 
 from petition_triage.config import Settings
-from petition_triage.service.notifications import SIGNATURE_HEADER, Dispatcher, scan_deadlines, sign
-from petition_triage.service.tables import Case, Delivery, utcnow
+from petition_triage.service.casework.notifications import SIGNATURE_HEADER, Dispatcher, scan_deadlines, sign
+from petition_triage.service.storage.tables import Case, Delivery, utcnow
 
 TEXT = "小区门口的垃圾站一个星期没人清运了，味道很大，夏天蚊蝇成群，请环卫部门尽快处理。"
 

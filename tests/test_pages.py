@@ -20,8 +20,8 @@ import uvicorn
 from conftest import free_port, running_service
 
 from petition_triage.config import REPO_ROOT, Settings
+from petition_triage.service.api.keys import create_key
 from petition_triage.service.app import create_app
-from petition_triage.service.keys import create_key
 from petition_triage.training.corpus import read_records
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -76,7 +76,7 @@ def test_model_page_rolls_back_as_the_api_does(service):
 
 
 def test_text_is_escaped_and_keywords_are_marked():
-    from petition_triage.service.routes.pages import highlight
+    from petition_triage.service.web.pages import highlight
 
     marked = str(highlight("<script>alert(1)</script>电梯困人", ["电梯", "<script>"]))
     assert "<script>" not in marked and "&lt;script&gt;" in marked

@@ -46,7 +46,7 @@ def test_secrets_and_the_database_are_readable_by_the_service_alone(tmp_path):
     import stat
 
     from petition_triage.config import Settings
-    from petition_triage.service.database import Database, migrate
+    from petition_triage.service.storage.database import Database, migrate
 
     settings = Settings(home=tmp_path / "home")
     salt, secret = settings.resolved_contact_salt(), settings.resolved_session_secret()
@@ -64,9 +64,9 @@ def test_secrets_and_the_database_are_readable_by_the_service_alone(tmp_path):
 
 
 def test_forged_session_and_csrf_values_with_any_characters_are_refused_not_errors(tmp_path):
-    from petition_triage.service.database import Database, migrate
-    from petition_triage.service.keys import create_key, find_key
-    from petition_triage.service.web_session import csrf_ok, csrf_token, end, key_id_of, start
+    from petition_triage.service.api.keys import create_key, find_key
+    from petition_triage.service.storage.database import Database, migrate
+    from petition_triage.service.web.session import csrf_ok, csrf_token, end, key_id_of, start
 
     database = Database(f"sqlite:///{tmp_path / 'sessions.db'}")
     migrate(database.engine)
@@ -85,7 +85,7 @@ def test_forged_session_and_csrf_values_with_any_characters_are_refused_not_erro
 
 
 def test_failure_limiter_counts_failures_in_a_sliding_window():
-    from petition_triage.service.rate_limits import FailureLimiter, StatusGuessLimits
+    from petition_triage.service.api.rate_limits import FailureLimiter, StatusGuessLimits
 
     now = [0.0]
     limiter = FailureLimiter(3, 60, max_keys=2, clock=lambda: now[0])

@@ -193,8 +193,8 @@ def test_hybrid_reading_adds_the_head_tail_window_and_serves_as_evaluated(tiny_m
     from petition_triage.model.taxonomy import load_taxonomy
     from petition_triage.model.text_input import encode_windows
     from petition_triage.model.triage_config import TriageConfig
+    from petition_triage.service.api.schemas import Submission
     from petition_triage.service.predictor import Predictor
-    from petition_triage.service.schemas import Submission
 
     model = OnnxTriageModel(tiny_model_dir)
     letter = "我家住在锦华苑3号楼，楼上天天漏水，" * 40
@@ -236,8 +236,8 @@ def test_evaluation_counts_for_review_exactly_what_the_service_sends(tiny_model_
     from petition_triage.model.inference import OnnxTriageModel
     from petition_triage.model.risk_cues import urgent_cue_mask
     from petition_triage.model.taxonomy import load_taxonomy
+    from petition_triage.service.api.schemas import Submission
     from petition_triage.service.predictor import Predictor
-    from petition_triage.service.schemas import Submission
     from petition_triage.training.evaluation import evaluate_logits
 
     texts = ["电梯坏了三天，物业不修", "他说再不给工资就从楼上跳下去", "请问社保怎么转移",

@@ -8,7 +8,7 @@ from conftest import running_service
 
 from petition_triage.config import Settings
 from petition_triage.places import Place, extract_place
-from petition_triage.service.routing import RoutingTable
+from petition_triage.service.offices.routing import RoutingTable
 
 CHENGDONG = Place(province="青海省", city="西宁市", county="城东区", code="630102", source="text")
 NOWHERE = Place()
@@ -120,7 +120,7 @@ def test_routes_in_responses_table_versions_and_office_corrections(service):
         assert service.put("/v1/routing-table", json=table, headers=admin).status_code == 422
     assert service.post("/v1/classify", json={"text": text}, headers=service.keys["intake"]).status_code == 200
     # A malformed version already in the database (stored before these checks) is skipped, not served.
-    from petition_triage.service.tables import RoutingTableVersion
+    from petition_triage.service.storage.tables import RoutingTableVersion
 
     in_force = service.app_state.routing.current().version
     with service.app_state.database.sessions() as session:

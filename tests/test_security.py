@@ -17,13 +17,14 @@ from conftest import free_port, running_service, start_server
 from sqlalchemy import select
 
 from petition_triage.config import Settings
-from petition_triage.service import case_store, lifecycle
-from petition_triage.service.database import Database, migrate
-from petition_triage.service.keys import KeyCache, create_key, revoke_key
-from petition_triage.service.notifications import Dispatcher
-from petition_triage.service.rate_limits import AUTH_FAILURES_PER_CLIENT
-from petition_triage.service.tables import Case, CaseEvent, Delivery, utcnow
-from petition_triage.service.time_limits import TimeLimitPolicy
+from petition_triage.service.api.keys import KeyCache, create_key, revoke_key
+from petition_triage.service.api.rate_limits import AUTH_FAILURES_PER_CLIENT
+from petition_triage.service.casework import lifecycle
+from petition_triage.service.casework.notifications import Dispatcher
+from petition_triage.service.casework.time_limits import TimeLimitPolicy
+from petition_triage.service.storage import case_store
+from petition_triage.service.storage.database import Database, migrate
+from petition_triage.service.storage.tables import Case, CaseEvent, Delivery, utcnow
 
 TEXT = "我们小区的电梯上个月坏了三次，有一次把一位老人困在里面快一个小时，物业只派人简单看了看就走了。"
 

@@ -132,7 +132,7 @@ def test_correction_errors(service):
 
 
 def test_corrections_export_feeds_training(service, tmp_path, monkeypatch):
-    from petition_triage.service.case_store import export_corrections
+    from petition_triage.service.storage.case_store import export_corrections
     from petition_triage.training.data import merge_corrections, read_corrections
 
     case_id = service.post("/v1/cases", json={"text": TEXT}, headers=service.keys["intake"]).json()["id"]
@@ -289,6 +289,6 @@ def test_a_lone_surrogate_is_a_422_naming_it(service):
     # Built in code rather than parsed from JSON (a file to `predict`), a submission refuses it too.
     from pydantic import ValidationError
 
-    from petition_triage.service.schemas import Submission
+    from petition_triage.service.api.schemas import Submission
     with pytest.raises(ValidationError, match="valid string"):
         Submission(text="电梯坏了\udfff")

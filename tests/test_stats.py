@@ -8,7 +8,7 @@ import pytest
 from conftest import running_service
 
 from petition_triage.config import REPO_ROOT, Settings
-from petition_triage.service.tables import Case, utcnow
+from petition_triage.service.storage.tables import Case, utcnow
 
 CHANNELS = REPO_ROOT / "data_samples" / "channels"
 

@@ -1,0 +1,63 @@
+from fastapi import APIRouter, HTTPException, Request, status
+
+from ...casework.lifecycle import STATE_NAMES
+from ...casework.registration import register_submissions
+from ...storage import case_store, duplicate_store
+from ..deps import DuplicateIndexDep, IntakeKey, PredictorDep, ReviewerKey, SessionDep, TriageDep
+from ..keys import role_allows
+from ..schemas import (CaseCreated, CaseDetail, CaseEventView, Classification, CorrectionEvent, CorrectionRequest,
+                       Submission, error_responses)
+
+router = APIRouter(prefix="/v1/cases", tags=["cases"], responses=error_responses(401, 403, 404, 413, 422, 503))
+
+
+@router.post("", response_model=CaseCreated, status_code=status.HTTP_201_CREATED)
+async def register_case(submission: Submission, triage: TriageDep, index: DuplicateIndexDep,
+                        session: SessionDep, caller: IntakeKey, request: Request) -> CaseCreated:
+    """Classifies a submission, finds its earlier duplicates and related cases (when the model has a
+    duplicate scorer), and stores it with all of that."""
+    state = request.app.state
+    (created,) = await register_submissions([submission], triage, index, session, state.contact_salt,
+                                            state.time_limits, role_allows(caller.role, "reviewer"))
+    return created
+
+
+@router.get("/{case_id}", response_model=CaseDetail)
+def read_case(case_id: str, session: SessionDep, _: ReviewerKey) -> CaseDetail:
+    """A case with its predictions, its current labels and the history of corrections."""
+    case = case_store.get_case(session, case_id)
+    if case is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no case with id {case_id!r}")
+    return case_detail(case, session)
+
+
+@router.post("/{case_id}/corrections", response_model=CaseDetail)
+def correct_case(case_id: str, correction: CorrectionRequest, session: SessionDep, reviewer: ReviewerKey,
+                 predictor: PredictorDep, request: Request) -> CaseDetail:
+    """Records a reviewer's correction as events (who, when, from what, to what); nothing is overwritten."""
+    case = case_store.get_case(session, case_id)
+    if case is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no case with id {case_id!r}")
+    try:
+        changes = case_store.validate_correction(correction, predictor.model.labels, request.app.state.routing.current().offices)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc))
+    try:
+        case_store.write_case(session, case.id, lambda c: case_store.add_corrections(
+            session, c, changes, correction.reason, reviewer.name, c.model_version))
+    except case_store.ConcurrentWrites as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc))
+    return case_detail(case_store.get_case(session, case_id), session)
+
+
+def case_detail(case, session) -> CaseDetail:
+    links = duplicate_store.links_of(session, case.id)
+    return CaseDetail(
+        id=case.id, created_at=case.created_at, channel=case.channel, title=case.title, text=case.text,
+        metadata=case.meta, classification=Classification.model_validate(case.classification),
+        current=case_store.current_labels(case),
+        history=[CorrectionEvent.model_validate(e, from_attributes=True) for e in case.corrections],
+        duplicate_group=case.duplicate_group, links=[duplicate_store.link_view(l) for l in links],
+        state=case.state, state_zh=STATE_NAMES.get(case.state, case.state), due_at=case.due_at,
+        overdue=case_store.is_overdue(case), events=[CaseEventView.model_validate(e, from_attributes=True) for e in case.events],
+    )

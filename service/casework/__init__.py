@@ -1,0 +1,1 @@
+"""Casework: registering cases, their lifecycle and time limits, reminders and webhooks, statistics."""

@@ -1,0 +1,1 @@
+"""Offices: where a case goes — the routing table (department × place × keywords → the office that acts) kept in force."""
