@@ -23,6 +23,7 @@ from latency import percentiles
 
 from petition_triage.config import REPO_ROOT
 from petition_triage.model.inference import OnnxTriageModel
+from petition_triage.model.model_dir import ModelDirectory
 from petition_triage.training.corpus import read_records
 
 
@@ -76,7 +77,7 @@ def bench_pytorch(pytorch_dir: Path, texts, titles, truth, batch: int) -> dict:
     torch.set_num_threads(os.cpu_count() or 1)
     model = TriageModel.from_pretrained(pytorch_dir)
     tokenizer = load_tokenizer(pytorch_dir)
-    calibration = Calibration.from_dict(json.loads((pytorch_dir.parent / "calibration.json").read_text()))
+    calibration = Calibration.from_dict(json.loads(ModelDirectory(pytorch_dir.parent).calibration.read_text()))
     labels = model.config.labels["department"]
     joined = [submission_text(t, ti, model.config.text_prefix) for t, ti in zip(texts, titles)]
 

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from petition_triage.config import REPO_ROOT
-from petition_triage.training.artifact import SHIPPED_FILES
+from petition_triage.model.model_dir import SHIPPED_FILES, ModelDirectory
 
 MODEL_DIR = REPO_ROOT / "models" / "default"
 HEADS = ("type", "department", "risk")
@@ -20,8 +20,8 @@ def served_bytes(model_dir: Path, onnx_file: str) -> int:
 
 
 def report(model_dir: Path = MODEL_DIR) -> dict:
-    artifact = json.loads((model_dir / "artifact.json").read_text(encoding="utf-8"))
-    test = json.loads((model_dir / "metrics.json").read_text(encoding="utf-8"))["test"]
+    artifact = json.loads(ModelDirectory(model_dir).artifact.read_text(encoding="utf-8"))
+    test = json.loads(ModelDirectory(model_dir).metrics.read_text(encoding="utf-8"))["test"]
     heads = {}
     for head in HEADS:
         s = test[head]
@@ -41,7 +41,7 @@ def report(model_dir: Path = MODEL_DIR) -> dict:
         "size": {"served_mb": round(served_bytes(model_dir, artifact["onnx_file"]) / 1e6, 1),
                  "onnx_mb": round((model_dir / artifact["onnx_file"]).stat().st_size / 1e6, 1)},
     }
-    shift = json.loads((model_dir / "metrics.json").read_text(encoding="utf-8")).get("shift-test")
+    shift = json.loads(ModelDirectory(model_dir).metrics.read_text(encoding="utf-8")).get("shift-test")
     if shift:  # text written to the profile of real messages, beside test
         result["shift_test"] = {
             "examples": shift["examples"], "needs_review_rate": shift["needs_review_rate"],

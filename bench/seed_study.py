@@ -20,15 +20,15 @@ import json
 from pathlib import Path
 
 import numpy as np
+from baseline_tfidf import fit_baseline
 from sklearn.metrics import f1_score, recall_score
 
 from petition_triage.config import REPO_ROOT
+from petition_triage.model.model_dir import ModelDirectory
 from petition_triage.model.risk_cues import urgent_cue_mask
 from petition_triage.training.artifact import fit_calibration
 from petition_triage.training.data import Example, label_targets, load_examples
 from petition_triage.training.evaluation import evaluate_logits
-
-from baseline_tfidf import fit_baseline
 
 SPLITS = ("dev", "test")
 HEADS = ("type", "department", "risk", "reasons")
@@ -53,12 +53,12 @@ def run_logits(run: Path, splits: dict[str, list[Example]]) -> dict[str, np.ndar
 
 
 def score_run(run: Path, splits: dict[str, list[Example]], cues: dict[str, np.ndarray]) -> dict:
-    labels = json.loads((run / "labels.json").read_text(encoding="utf-8"))
+    labels = json.loads(ModelDirectory(run).labels.read_text(encoding="utf-8"))
     stored = run_logits(run, splits)
     logits = {name: {head: stored[f"{name}/{head}"] for head in labels} for name in splits}
     targets = {name: label_targets(examples, labels) for name, examples in splits.items()}
     calibration = fit_calibration(logits["dev"], targets["dev"], labels, cues["dev"])
-    artifact = json.loads((run / "artifact.json").read_text(encoding="utf-8"))
+    artifact = json.loads(ModelDirectory(run).artifact.read_text(encoding="utf-8"))
     out = {"seed": artifact.get("seed"), "best_epoch": artifact.get("best_epoch"),
            "training_seconds": artifact.get("training_seconds"), "high_threshold": calibration.high_risk_threshold}
     for name in splits:
@@ -88,7 +88,7 @@ def main() -> dict:
     splits = {name: data[name] for name in SPLITS}
     cues = {name: urgent_cue_mask([e.text for e in ex], [e.title for e in ex]) for name, ex in splits.items()}
     runs = {run.name: score_run(run, splits, cues)
-            for run in sorted(args.runs.iterdir()) if (run / "labels.json").exists()}
+            for run in sorted(args.runs.iterdir()) if ModelDirectory(run).labels.exists()}
     if not runs:
         raise SystemExit(f"no run directories under {args.runs}")
     baseline = fit_baseline()

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
+from petition_triage.model.model_dir import ModelDirectory
 from petition_triage.places import code_relation
 
 from .fingerprints import Fingerprint, label_overlap, weighted_containment, weighted_jaccard
 
 logger = logging.getLogger(__name__)
 
-SCORER_NAME = "duplicate_scorer.json"
 _DIGIT = re.compile(r"\d")
 CLASSES = ("none", "duplicate", "related")
 # A link kind kept for hot issues only (see `DuplicateScorer.judge`); the kinds search shows are the others.
@@ -174,11 +174,11 @@ class DuplicateScorer:
         return pair_evidence(a, b, self.idf, self.default_idf, semantic)
 
     def save(self, directory: Path) -> None:
-        (Path(directory) / SCORER_NAME).write_text(json.dumps(asdict(self), ensure_ascii=False), encoding="utf-8")
+        ModelDirectory(directory).scorer.write_text(json.dumps(asdict(self), ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, directory: Path) -> "DuplicateScorer | None":
-        path = Path(directory) / SCORER_NAME
+        path = ModelDirectory(directory).scorer
         if not path.exists():
             return None
         scorer = cls(**json.loads(path.read_text(encoding="utf-8")))

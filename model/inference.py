@@ -12,11 +12,11 @@ import numpy as np
 import onnxruntime as ort
 
 from .decision import Calibration, HeadOutput, decide
-from .triage_config import TriageConfig
+from .model_dir import ModelDirectory
 from .serving_tokenizer import ServingTokenizer
 from .text_input import LONG_TEXT_MODES, encode_batch, encode_windows, pad_batch, submission_text
+from .triage_config import TriageConfig
 
-ARTIFACT_NAME = "artifact.json"
 EMBEDDING_OUTPUT = "pooled_embedding"
 
 
@@ -26,11 +26,11 @@ class OnnxTriageModel:
     def __init__(self, directory: str | Path, onnx_file: str | None = None, threads: int = 0) -> None:
         self.directory = Path(directory)
         self.config = TriageConfig.load(self.directory)
-        artifact = json.loads((self.directory / ARTIFACT_NAME).read_text(encoding="utf-8"))
+        artifact = json.loads(ModelDirectory(self.directory).artifact.read_text(encoding="utf-8"))
         self.artifact = artifact
         self.onnx_file = onnx_file or artifact["onnx_file"]
         self.calibration = Calibration.from_dict(
-            json.loads((self.directory / "calibration.json").read_text(encoding="utf-8")))
+            json.loads(ModelDirectory(self.directory).calibration.read_text(encoding="utf-8")))
         self.tokenizer = ServingTokenizer(self.directory)
         options = ort.SessionOptions()
         if threads:

@@ -15,7 +15,8 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-KEYWORDS_NAME = "keywords.json"
+from .model_dir import ModelDirectory
+
 _WORD = re.compile(r"[\u4e00-\u9fff]{2,}|[A-Za-z]{2,}")
 # Function words and petition boilerplate that every label shares.
 _STOP = frozenset("我们 你们 他们 这个 那个 什么 怎么 因为 所以 但是 而且 如果 已经 没有 一个 现在 还是 就是 可以 "
@@ -72,7 +73,7 @@ def build_keyword_table(examples: Iterable, heads: dict[str, list[str]]) -> dict
 
 
 def save_keyword_table(table: dict, directory: Path) -> None:
-    (directory / KEYWORDS_NAME).write_text(json.dumps(table, ensure_ascii=False), encoding="utf-8")
+    ModelDirectory(directory).keywords.write_text(json.dumps(table, ensure_ascii=False), encoding="utf-8")
 
 
 class KeywordEvidence:
@@ -81,7 +82,7 @@ class KeywordEvidence:
 
     @classmethod
     def load(cls, directory: Path) -> "KeywordEvidence":
-        path = directory / KEYWORDS_NAME
+        path = ModelDirectory(directory).keywords
         return cls(json.loads(path.read_text(encoding="utf-8")) if path.exists() else {})
 
     def for_label(self, text: str, head: str, label: str, limit: int = 8) -> list[tuple[str, float]]:

@@ -9,7 +9,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-CONFIG_NAME = "triage_config.json"
+from .model_dir import ModelDirectory
+
 SINGLE_LABEL_HEADS = ("type", "department", "risk")
 MULTI_LABEL_HEAD = "reasons"
 
@@ -33,8 +34,8 @@ class TriageConfig:
         return list(self.labels)
 
     def save(self, directory: Path) -> None:
-        (directory / CONFIG_NAME).write_text(json.dumps(asdict(self), ensure_ascii=False, indent=2), encoding="utf-8")
+        ModelDirectory(directory).config.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=2), encoding="utf-8")
 
     @classmethod
     def load(cls, directory: Path) -> "TriageConfig":
-        return cls(**json.loads((directory / CONFIG_NAME).read_text(encoding="utf-8")))
+        return cls(**json.loads(ModelDirectory(directory).config.read_text(encoding="utf-8")))

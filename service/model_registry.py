@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from petition_triage.model.inference import ARTIFACT_NAME
+from petition_triage.model.model_dir import ModelDirectory
 from petition_triage.model.taxonomy import Taxonomy
 
 from .predictor import ModelCheckError, Predictor
@@ -33,7 +33,7 @@ class ModelRegistry:
         found: dict[str, Path] = {}
         candidates = [self.default_dir] + (sorted(self.models_root.iterdir()) if self.models_root.is_dir() else [])
         for path in candidates:
-            artifact = path / ARTIFACT_NAME
+            artifact = ModelDirectory(path).artifact
             if artifact.exists():
                 try:
                     version = json.loads(artifact.read_text(encoding="utf-8")).get("version") or path.name
@@ -47,7 +47,7 @@ class ModelRegistry:
         active = self.predictor.version if self.predictor else None
         items = []
         for version, path in self.versions().items():
-            metrics_file = path / "metrics.json"
+            metrics_file = ModelDirectory(path).metrics
             metrics = json.loads(metrics_file.read_text(encoding="utf-8")) if metrics_file.exists() else {}
             items.append((version, path, version == active, metrics))
         return items

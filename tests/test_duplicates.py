@@ -20,7 +20,8 @@ from sqlalchemy import func, select
 from petition_triage.config import Settings
 from petition_triage.dedup.fingerprints import fingerprint
 from petition_triage.dedup.index import STAGES, DuplicateIndex
-from petition_triage.dedup.scorer import FEATURES, SCORER_NAME, DuplicateScorer
+from petition_triage.dedup.scorer import FEATURES, DuplicateScorer
+from petition_triage.model.model_dir import SCORER_NAME
 from petition_triage.places import code_relation
 from petition_triage.service.api.keys import create_key
 from petition_triage.service.app import create_app

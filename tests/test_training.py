@@ -358,8 +358,9 @@ def test_train_command_defaults_are_the_training_arguments_defaults():
 
 
 def test_cue_heads_read_max_pooled_tokens_and_old_configs_still_load(trained_model, tmp_path):
+    from petition_triage.model.model_dir import CONFIG_NAME
     from petition_triage.model.modeling import TriageModel, max_pool
-    from petition_triage.model.triage_config import CONFIG_NAME, TriageConfig
+    from petition_triage.model.triage_config import TriageConfig
 
     model = TriageModel.from_pretrained(trained_model / "pytorch")
     assert model.config.cue_heads == ["risk", "reasons"]

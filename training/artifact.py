@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from petition_triage.model.decision import HIGH_RISK_RECALL, Calibration, high_on_cue, softmax
-from petition_triage.model.inference import ARTIFACT_NAME
+from petition_triage.model.model_dir import SHIPPED_FILES, ModelDirectory
 from petition_triage.model.triage_config import MULTI_LABEL_HEAD
 
 from .metrics import IGNORE, abstain_threshold, fit_temperature, reason_threshold, recall_threshold
@@ -86,35 +86,35 @@ def save_trained(out_dir: Path, result, calibration: Calibration, provenance: di
     result.model.save_pretrained(out_dir / PYTORCH_DIR, tokenizer=result.tokenizer)
     result.model.config.save(out_dir)
     result.tokenizer.save_pretrained(out_dir)
-    write_json(out_dir / "calibration.json", calibration.to_dict())
-    write_json(out_dir / "labels.json", result.model.config.labels)
+    write_json(ModelDirectory(out_dir).calibration, calibration.to_dict())
+    write_json(ModelDirectory(out_dir).labels, result.model.config.labels)
     version = provenance.get("version") or datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    write_json(out_dir / ARTIFACT_NAME, {"version": version, "onnx_file": None, **provenance,
+    write_json(ModelDirectory(out_dir).artifact, {"version": version, "onnx_file": None, **provenance,
                                           "training_history": result.history, "best_epoch": result.best_epoch,
                                           "training_seconds": round(result.seconds, 1)})
 
 
 def update_artifact(out_dir: Path, **fields) -> dict:
-    artifact = read_json(out_dir / ARTIFACT_NAME)
+    artifact = read_json(ModelDirectory(out_dir).artifact)
     artifact.update(fields)
-    write_json(out_dir / ARTIFACT_NAME, artifact)
+    write_json(ModelDirectory(out_dir).artifact, artifact)
     return artifact
 
 
 def record_metrics(out_dir: Path, name: str, report: dict) -> None:
-    metrics = read_json(out_dir / "metrics.json")
+    metrics = read_json(ModelDirectory(out_dir).metrics)
     metrics[name] = {
         head: {k: v for k, v in scores.items() if k not in ("confusion",)} if isinstance(scores, dict) else scores
         for head, scores in report.items()
     }
-    write_json(out_dir / "metrics.json", metrics)
+    write_json(ModelDirectory(out_dir).metrics, metrics)
     write_model_card(out_dir)
 
 
 def write_model_card(out_dir: Path) -> None:
-    artifact = read_json(out_dir / ARTIFACT_NAME)
-    metrics = read_json(out_dir / "metrics.json")
-    labels = read_json(out_dir / "labels.json")
+    artifact = read_json(ModelDirectory(out_dir).artifact)
+    metrics = read_json(ModelDirectory(out_dir).metrics)
+    labels = read_json(ModelDirectory(out_dir).labels)
     lines = [
         f"# petition-triage model {artifact.get('version', '')}", "",
         "Classifies a Chinese petition (信访) or hotline submission: request type, responsible department, "
@@ -149,7 +149,7 @@ def write_model_card(out_dir: Path) -> None:
         if report.get("measured_on"):
             lines.append(f"\nMeasured on {report['measured_on']}, file `{report.get('onnx_file')}`.")
         lines.append("")
-    scorer_report = read_json(out_dir / "duplicate_scorer.json").get("report", {})
+    scorer_report = read_json(ModelDirectory(out_dir).scorer).get("report", {})
     duplicates = scorer_report.get("splits", {})
     if duplicates:
         lines += ["## Duplicate search", "", "The duplicate scorer (`duplicate_scorer.json`) was fitted on the train "
@@ -215,8 +215,6 @@ def side_by_side(metrics: dict, labels: dict) -> list[str]:
     return lines + [""]
 
 
-SHIPPED_FILES = ("keywords.json", "duplicate_scorer.json", "triage_config.json", "calibration.json", "labels.json", ARTIFACT_NAME, "metrics.json", "README.md",
-                 "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 
 
 # The promotion gate: not worse on our own test split, nor on real-style text where both models were
@@ -230,10 +228,10 @@ def promote(candidate: Path, target: Path, splits: tuple[str, ...] = GATE_SPLITS
     have metrics for; the candidate needs metrics on the first. `tolerance`: how much lower (macro-F1,
     0.01 = one point) a head may be, for a candidate that trades a little on one split for much on
     another (the real-text issue allows one point on the old test split)."""
-    candidate_metrics = read_json(candidate / "metrics.json")
+    candidate_metrics = read_json(ModelDirectory(candidate).metrics)
     if not candidate_metrics.get(splits[0]):
         return False, f"{candidate} has no {splits[0]!r} metrics: run `petition-triage evaluate` first"
-    current_metrics = read_json(target / "metrics.json") if target.exists() else {}
+    current_metrics = read_json(ModelDirectory(target).metrics) if target.exists() else {}
     for split in splits:
         new, old = candidate_metrics.get(split), current_metrics.get(split)
         if not new or not old or force:
@@ -244,7 +242,7 @@ def promote(candidate: Path, target: Path, splits: tuple[str, ...] = GATE_SPLITS
             detail = ", ".join(f"{h} {new[h]['macro_f1']:.3f} < {old[h]['macro_f1']:.3f}" for h in worse)
             detail += f" (by more than {tolerance:.3f})" if tolerance else ""
             return False, f"not promoted: worse than the current model on {split}: {detail}"
-    artifact = read_json(candidate / ARTIFACT_NAME)
+    artifact = read_json(ModelDirectory(candidate).artifact)
     if not artifact.get("onnx_file"):
         return False, f"{candidate} has no ONNX export: run `petition-triage export` first"
     staging = target.with_name(target.name + ".staging")

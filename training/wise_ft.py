@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from petition_triage.model.base_model import resolve_base_model
+from petition_triage.model.model_dir import CARD_NAME, EVALUATION_DIR, METRICS_NAME, SCORER_NAME, ModelDirectory
 from petition_triage.model.modeling import TriageModel, _load_encoder, load_tokenizer
 from petition_triage.model.taxonomy import load_taxonomy
 
@@ -24,7 +25,7 @@ from .data import load_examples
 from .remit_head import init_department_head
 
 # Files an exported model adds: the interpolated model must be exported afresh.
-_NOT_COPIED = ("*.onnx", "evaluation", "metrics.json", "duplicate_scorer.json", "README.md")
+_NOT_COPIED = ("*.onnx", EVALUATION_DIR, METRICS_NAME, SCORER_NAME, CARD_NAME)
 
 
 def interpolate(finetuned: dict[str, torch.Tensor], pretrained: dict[str, torch.Tensor], alpha: float) -> dict:
@@ -51,7 +52,7 @@ def wise_ft(model_dir: Path, alpha: float, out: Path) -> dict:
     base = resolve_base_model(model.config.base_model)
     pretrained = _load_encoder(base)
     model.encoder.load_state_dict(interpolate(model.encoder.state_dict(), pretrained.state_dict(), alpha))
-    artifact = read_json(model_dir / "artifact.json")
+    artifact = read_json(ModelDirectory(model_dir).artifact)
     training_args = artifact.get("training_args") or {}
     head_mixed = False
     if training_args.get("department_head_init") == "remits" and "department" in model.config.labels:

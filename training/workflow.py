@@ -12,18 +12,38 @@ import onnxruntime as ort
 from petition_triage.model.decision import Calibration
 from petition_triage.model.inference import OnnxTriageModel
 from petition_triage.model.keyword_evidence import build_keyword_table, save_keyword_table
+from petition_triage.model.model_dir import ModelDirectory
 from petition_triage.model.modeling import TriageModel, load_tokenizer
-from petition_triage.model.onnx_export import (export_onnx, max_abs_difference, quantize_int8,
-                                                quantize_weight_only_int8)
+from petition_triage.model.onnx_export import export_onnx, max_abs_difference, quantize_int8, quantize_weight_only_int8
 from petition_triage.model.risk_cues import urgent_cue_mask
 from petition_triage.model.text_input import LONG_TEXT_MODES, encode_batch, submission_text
 from petition_triage.model.triage_config import TriageConfig
 
 from .args import TrainingArguments
-from .artifact import (HEADS_GATED, PYTORCH_DIR, command_line, data_hash, fit_calibration, read_json,
-                       record_metrics, save_trained, update_artifact, write_json, write_model_card)
-from .data import (ColumnMapping, DataError, Example, dev_examples, label_targets, load_examples, merge_corrections,
-                   read_corrections, split_off_dev)
+from .artifact import (
+    HEADS_GATED,
+    PYTORCH_DIR,
+    command_line,
+    data_hash,
+    fit_calibration,
+    read_json,
+    record_metrics,
+    save_trained,
+    update_artifact,
+    write_json,
+    write_model_card,
+)
+from .data import (
+    ColumnMapping,
+    DataError,
+    Example,
+    dev_examples,
+    label_targets,
+    load_examples,
+    merge_corrections,
+    read_corrections,
+    split_off_dev,
+)
 from .evaluation import evaluate_logits, evaluate_model_dir, write_reports
 from .trainer import Trainer, resolve_device
 
@@ -125,9 +145,9 @@ def export_command(model_dir: Path, dev_data: str | None, mapping: ColumnMapping
     check_int8_variants(variants)
     model = TriageModel.from_pretrained(model_dir / PYTORCH_DIR)
     tokenizer = load_tokenizer(model_dir / PYTORCH_DIR)
-    fp32 = model_dir / "model.onnx"
+    fp32 = ModelDirectory(model_dir).fp32_onnx
     export_onnx(model, fp32, tokenizer.pad_token_id)
-    artifact = read_json(model_dir / "artifact.json")
+    artifact = read_json(ModelDirectory(model_dir).artifact)
     train_data = artifact.get("data")
     training_splits = load_examples(train_data, mapping) if train_data and Path(train_data).exists() else {}
     dev_splits = trained_dev_splits(artifact)
@@ -159,7 +179,7 @@ def export_command(model_dir: Path, dev_data: str | None, mapping: ColumnMapping
         candidates = {name: INT8_VARIANTS[name] for name in variants}
         decision = "fp32: no int8 variant stayed within 0.5 macro-F1 points on dev"
         for name, quantize in candidates.items():
-            path = model_dir / f"model.{name}.onnx"
+            path = ModelDirectory(model_dir).onnx(name)
             quantize(fp32, path)
             variant_logits = OnnxTriageModel(model_dir, onnx_file=path.name).logits(texts, titles)
             report = evaluate_logits(variant_logits, targets, served.labels, calibration, cues)
@@ -185,7 +205,7 @@ def export_command(model_dir: Path, dev_data: str | None, mapping: ColumnMapping
 
 def _high_risk_recall(model_dir: Path) -> float:
     """The expected `high` recall the model's threshold aims at (the default where none is stored)."""
-    return Calibration.from_dict(read_json(model_dir / "calibration.json")).high_risk_recall
+    return Calibration.from_dict(read_json(ModelDirectory(model_dir).calibration)).high_risk_recall
 
 
 def trained_dev_splits(artifact: dict) -> tuple[str, ...]:
@@ -208,7 +228,7 @@ def calibrate_command(model_dir: Path, data: str | None, mapping: ColumnMapping,
         config = TriageConfig.load(model_dir)
         config.extra["long_texts"] = long_texts
         config.save(model_dir)
-    artifact = read_json(model_dir / "artifact.json")
+    artifact = read_json(ModelDirectory(model_dir).artifact)
     dev_splits = dev_splits or trained_dev_splits(artifact)
     source = data or artifact.get("data")
     if not source or not Path(source).exists():
@@ -216,7 +236,7 @@ def calibrate_command(model_dir: Path, data: str | None, mapping: ColumnMapping,
     dev = dev_examples(load_examples(source, mapping), dev_splits)
     if not dev:
         raise DataError(f"{source} has no dev split to calibrate on")
-    before = read_json(model_dir / "calibration.json")
+    before = read_json(ModelDirectory(model_dir).calibration)
     calibration = refit_calibration(model_dir, dev, source, high_recall, dev_splits)
     write_model_card(model_dir)
     return {"before": before, "after": calibration.to_dict(), "dev_examples": len(dev),
@@ -238,7 +258,7 @@ def refit_calibration(model_dir: Path, dev: list[Example], source: str, high_rec
 def save_calibration(model_dir: Path, calibration: Calibration, source: str, dev_examples: int, onnx_file: str,
                      dev_splits: tuple[str, ...] = ("dev",)) -> None:
     """Writes `calibration.json` and records in the artifact the dev data and graph it was fitted on."""
-    write_json(model_dir / "calibration.json", calibration.to_dict())
+    write_json(ModelDirectory(model_dir).calibration, calibration.to_dict())
     update_artifact(model_dir, calibrated_on={"data": str(source), "split": "+".join(dev_splits), "examples": dev_examples,
                                               "onnx_file": onnx_file})
 
@@ -252,7 +272,7 @@ def evaluate_command(model_dir: Path, data: str, mapping: ColumnMapping, split: 
     report = evaluate_model_dir(model_dir, examples)
     # The quantized kernels round differently on different CPUs and onnxruntime builds.
     report["measured_on"] = f"{_cpu_name()}, onnxruntime {ort.__version__}"
-    labels = read_json(model_dir / "labels.json")
+    labels = read_json(ModelDirectory(model_dir).labels)
     name = name or split
     out = out or model_dir / "evaluation" / name
     write_reports(report, labels, out, f"evaluation on {name} ({len(examples)} examples)")

@@ -5,8 +5,16 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from ...casework import lifecycle
 from ...storage import case_store
 from ..deps import ReviewerKey, SessionDep
-from ..schemas import (MAX_ROW_ID, CaseDetail, CaseList, CaseSummary, ExtensionRequest, State, TransitionRequest,
-                       error_responses)
+from ..schemas import (
+    MAX_ROW_ID,
+    CaseDetail,
+    CaseList,
+    CaseSummary,
+    ExtensionRequest,
+    State,
+    TransitionRequest,
+    error_responses,
+)
 from .cases import case_detail
 
 router = APIRouter(prefix="/v1/cases", tags=["lifecycle"], responses=error_responses(401, 403, 404, 409, 422))
@@ -34,23 +42,24 @@ def transition(case_id: str, request_body: TransitionRequest, request: Request, 
                reviewer: ReviewerKey) -> CaseDetail:
     """Moves a case along its lifecycle (登记 → 受理 → 办理 → 答复 → 办结, or 退回 / 督办); 409 when the
     current state does not allow it. Each move is an event with actor and time; the deadline follows."""
-    case = _case(session, case_id)
-    try:
-        case_store.write_case(session, case.id, lambda c: lifecycle.transition(
-            session, c, request_body.to, reviewer.name, request_body.note, request.app.state.time_limits))
-    except (lifecycle.TransitionRefused, case_store.ConcurrentWrites) as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc))
-    return case_detail(_case(session, case_id), session)
+    return _write(session, case_id, lambda c: lifecycle.transition(
+        session, c, request_body.to, reviewer.name, request_body.note, request.app.state.time_limits))
 
 
 @router.post("/{case_id}/extension", response_model=CaseDetail)
 def extend(case_id: str, request_body: ExtensionRequest, request: Request, session: SessionDep,
            reviewer: ReviewerKey) -> CaseDetail:
     """Extends the handling time limit (once, by at most 30 days under the default policy)."""
-    case = _case(session, case_id)
+    return _write(session, case_id, lambda c: lifecycle.extend(
+        session, c, request_body.days, reviewer.name, request_body.reason, request.app.state.time_limits))
+
+
+def _write(session, case_id: str, change) -> CaseDetail:
+    """Runs a lifecycle change as the case's one writer: 409 when the lifecycle does not allow it now (or
+    other writers kept changing the case), 422 for an extension beyond the policy's bounds."""
+    _case(session, case_id)
     try:
-        case_store.write_case(session, case.id, lambda c: lifecycle.extend(
-            session, c, request_body.days, reviewer.name, request_body.reason, request.app.state.time_limits))
+        case_store.write_case(session, case_id, change)
     except (lifecycle.TransitionRefused, case_store.ConcurrentWrites) as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc))
     except ValueError as exc:
