@@ -20,6 +20,7 @@ CARD_NAME = "README.md"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 FP32_ONNX_NAME = "model.onnx"
 EVALUATION_DIR = "evaluation"
+EXPORT_REPORT_NAME = "export_report.json"
 # What `promote` copies into the served folder besides the served ONNX file.
 SHIPPED_FILES = (KEYWORDS_NAME, SCORER_NAME, CONFIG_NAME, CALIBRATION_NAME, LABELS_NAME, ARTIFACT_NAME, METRICS_NAME,
                  CARD_NAME, *TOKENIZER_FILES)
@@ -81,6 +82,10 @@ class ModelDirectory:
     def onnx(self, variant: str) -> Path:
         """An exported graph other than fp32: `model.<variant>.onnx` (e.g. int8-blockwise-weights)."""
         return self.path / f"model.{variant}.onnx"
+
+    @property
+    def export_report(self) -> Path:
+        return self.path / EXPORT_REPORT_NAME
 
     @property
     def evaluation(self) -> Path:

@@ -178,48 +178,24 @@ class Trainer:
         self.on_best = on_best
 
     def train(self) -> TrainResult:
+        """Builds the model, then epochs of training, each scored on dev; keeps the best epoch's weights."""
         args = self.args
         set_seed(args.seed)
         device = resolve_device(args.device)
         if args.threads:
             torch.set_num_threads(args.threads)
-        base_name = args.base_model or get_settings().base_model  # recorded as named, not as a cache path
-        base = resolve_base_model(base_name)
-        prefix = args.text_prefix
-        if prefix is None:
-            prefix = E5_PREFIX if "e5" in base_name.lower() else ""
-        labels = label_sets(load_taxonomy(args.taxonomy), self.train_examples + self.dev_examples)
-        config = TriageConfig(labels=labels, base_model=base_name, max_length=args.max_length, text_prefix=prefix,
-                              cue_heads=[h for h in args.cue_heads if h in labels])
-        tokenizer = load_tokenizer(base)
-        model = TriageModel.from_base(base, config).to(device)
-        if args.department_head_init == "remits" and "department" in labels:
-            from .remit_head import init_department_head
-
-            init_department_head(model, tokenizer, load_taxonomy(args.taxonomy), self.train_examples, args.seed)
+        model, tokenizer, config = self._build_model(device)
+        labels = config.labels
         augmentation = AugmentConfig(args.mask_agencies, args.drop_frames, args.noise)
         train_set = encode_examples(self.train_examples, tokenizer, config)
         dev_set = encode_examples(self.dev_examples, tokenizer, config)
         pad_id = tokenizer.pad_token_id
         bf16 = use_bf16(args.bf16, device)
         logger.info("training on %s%s", device, " with bfloat16 autocast" if bf16 else "")
-        weights = {head: balanced_weights(train_set.targets[head], len(codes))
-                   for head, codes in labels.items() if head != MULTI_LABEL_HEAD}
-        if MULTI_LABEL_HEAD in labels:
-            weights[MULTI_LABEL_HEAD] = positive_weights(train_set.targets[MULTI_LABEL_HEAD])
-        weights = {head: w.to(device) for head, w in weights.items()}
-
+        weights = class_weights(train_set, labels, device)
         rng = random.Random(args.seed)
-        lengths = [len(x) for x in train_set.input_ids]
-        steps_per_epoch = math.ceil(len(train_set) / args.batch_size)
-        total_steps = steps_per_epoch * args.epochs
-        warmup = max(1, int(total_steps * args.warmup_ratio))
-        optimizer = torch.optim.AdamW([
-            {"params": model.encoder.parameters(), "lr": args.learning_rate},
-            {"params": model.heads.parameters(), "lr": args.head_learning_rate},
-        ], weight_decay=args.weight_decay)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total_steps - step) / (total_steps - warmup))))
+        total_steps = math.ceil(len(train_set) / args.batch_size) * args.epochs
+        optimizer, scheduler = self._optimizer(model, total_steps)
 
         history, best_score, best_state, best_epoch, stale = [], -1.0, None, 0, 0
         best_dev_logits: dict[str, np.ndarray] = {}
@@ -229,35 +205,24 @@ class Trainer:
         with progress:
             task = progress.add_task("training", total=total_steps, loss=0.0)
             for epoch in range(1, args.epochs + 1):
-                model.train()
                 # LP-FT: the first epochs train the heads on the pretrained features alone.
                 model.encoder.requires_grad_(epoch > args.linear_probe_epochs)
-                if augmentation.active:
+                if augmentation.active:  # drawn anew each epoch
                     train_set = encode_examples([augment(e, augmentation, rng) for e in self.train_examples],
                                                 tokenizer, config)
-                    lengths = [len(x) for x in train_set.input_ids]
-                running = []
-                for batch in length_grouped_batches(lengths, args.batch_size, rng):
-                    input_ids, mask = collate([train_set.input_ids[i] for i in batch], pad_id, device)
-                    targets = {h: torch.from_numpy(t[batch]).to(device) for h, t in train_set.targets.items()}
-                    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                        outputs = model(input_ids, mask)
-                    loss = multitask_loss(outputs, targets, weights)
-                    optimizer.zero_grad()
-                    loss.backward()
-                    nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                    optimizer.step()
-                    scheduler.step()
-                    running.append(loss.item())
-                    progress.update(task, advance=1, loss=float(np.mean(running[-20:])),
-                                    description=f"epoch {epoch}/{args.epochs}")
+
+                def advance(loss: float, epoch: int = epoch) -> None:
+                    progress.update(task, advance=1, loss=loss, description=f"epoch {epoch}/{args.epochs}")
+
+                loss = run_epoch(model, train_set, pad_id, weights, optimizer, scheduler, rng, bf16,
+                                 args.batch_size, advance)
                 dev_logits = predict_logits(model, dev_set, pad_id, bf16=bf16)
                 scores = {head: head_scores(dev_logits[head], dev_set.targets[head], labels[head], head)
                           for head in labels}
                 dev_score = float(np.mean([s["macro_f1"] for s in scores.values()]))
-                history.append({"epoch": epoch, "train_loss": float(np.mean(running)), "dev_macro_f1_mean": dev_score,
+                history.append({"epoch": epoch, "train_loss": loss, "dev_macro_f1_mean": dev_score,
                                 **{f"dev_{h}_macro_f1": s["macro_f1"] for h, s in scores.items()}})
-                progress.console.print(f"epoch {epoch}: loss {np.mean(running):.4f}, dev macro-F1 "
+                progress.console.print(f"epoch {epoch}: loss {loss:.4f}, dev macro-F1 "
                                        + ", ".join(f"{h} {s['macro_f1']:.3f}" for h, s in scores.items()))
                 if dev_score > best_score:
                     best_score, best_epoch, stale = dev_score, epoch, 0
@@ -275,3 +240,68 @@ class Trainer:
         model.load_state_dict(best_state)
         model.to("cpu").eval()  # export and evaluation run on the CPU, as serving does
         return TrainResult(model, tokenizer, best_dev_logits, history, best_epoch, time.perf_counter() - started)
+
+    def _build_model(self, device: torch.device) -> tuple[TriageModel, object, TriageConfig]:
+        """The encoder with fresh heads for the labels of the data (department head from the remits
+        where asked), on `device`."""
+        args = self.args
+        base_name = args.base_model or get_settings().base_model  # recorded as named, not as a cache path
+        base = resolve_base_model(base_name)
+        prefix = args.text_prefix
+        if prefix is None:
+            prefix = E5_PREFIX if "e5" in base_name.lower() else ""
+        labels = label_sets(load_taxonomy(args.taxonomy), self.train_examples + self.dev_examples)
+        config = TriageConfig(labels=labels, base_model=base_name, max_length=args.max_length, text_prefix=prefix,
+                              cue_heads=[h for h in args.cue_heads if h in labels])
+        tokenizer = load_tokenizer(base)
+        model = TriageModel.from_base(base, config).to(device)
+        if args.department_head_init == "remits" and "department" in labels:
+            from .remit_head import init_department_head
+
+            init_department_head(model, tokenizer, load_taxonomy(args.taxonomy), self.train_examples, args.seed)
+        return model, tokenizer, config
+
+    def _optimizer(self, model: TriageModel, total_steps: int):
+        """AdamW with the heads at their own rate; linear warm-up, then linear decay to zero."""
+        args = self.args
+        warmup = max(1, int(total_steps * args.warmup_ratio))
+        optimizer = torch.optim.AdamW([
+            {"params": model.encoder.parameters(), "lr": args.learning_rate},
+            {"params": model.heads.parameters(), "lr": args.head_learning_rate},
+        ], weight_decay=args.weight_decay)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total_steps - step) / (total_steps - warmup))))
+        return optimizer, scheduler
+
+
+def class_weights(train_set: EncodedSet, labels: dict[str, list[str]], device: torch.device) -> dict[str, torch.Tensor]:
+    """Per head: balanced class weights, or for the reason codes the positive weight of each sigmoid."""
+    weights = {head: balanced_weights(train_set.targets[head], len(codes))
+               for head, codes in labels.items() if head != MULTI_LABEL_HEAD}
+    if MULTI_LABEL_HEAD in labels:
+        weights[MULTI_LABEL_HEAD] = positive_weights(train_set.targets[MULTI_LABEL_HEAD])
+    return {head: w.to(device) for head, w in weights.items()}
+
+
+def run_epoch(model: TriageModel, train_set: EncodedSet, pad_id: int, weights: dict[str, torch.Tensor], optimizer,
+              scheduler, rng: random.Random, bf16: bool, batch_size: int,
+              on_step: Callable[[float], None]) -> float:
+    """One pass over the training set in length-grouped batches; returns the mean loss."""
+    model.train()
+    device = next(model.parameters()).device
+    lengths = [len(x) for x in train_set.input_ids]
+    running = []
+    for batch in length_grouped_batches(lengths, batch_size, rng):
+        input_ids, mask = collate([train_set.input_ids[i] for i in batch], pad_id, device)
+        targets = {h: torch.from_numpy(t[batch]).to(device) for h, t in train_set.targets.items()}
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            outputs = model(input_ids, mask)
+        loss = multitask_loss(outputs, targets, weights)
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        running.append(loss.item())
+        on_step(float(np.mean(running[-20:])))
+    return float(np.mean(running))

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import platform
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import onnxruntime as ort
 
 from petition_triage.model.decision import Calibration
@@ -20,30 +22,10 @@ from petition_triage.model.text_input import LONG_TEXT_MODES, encode_batch, subm
 from petition_triage.model.triage_config import TriageConfig
 
 from .args import TrainingArguments
-from .artifact import (
-    HEADS_GATED,
-    PYTORCH_DIR,
-    command_line,
-    data_hash,
-    fit_calibration,
-    read_json,
-    record_metrics,
-    save_trained,
-    update_artifact,
-    write_json,
-    write_model_card,
-)
-from .data import (
-    ColumnMapping,
-    DataError,
-    Example,
-    dev_examples,
-    label_targets,
-    load_examples,
-    merge_corrections,
-    read_corrections,
-    split_off_dev,
-)
+from .artifact import (HEADS_GATED, PYTORCH_DIR, command_line, data_hash, fit_calibration, read_json, record_metrics,
+                       save_trained, update_artifact, write_json, write_model_card)
+from .data import (ColumnMapping, DataError, Example, dev_examples, label_targets, load_examples, merge_corrections,
+                   read_corrections, split_off_dev)
 from .evaluation import evaluate_logits, evaluate_model_dir, write_reports
 from .trainer import Trainer, resolve_device
 
@@ -141,66 +123,107 @@ def export_command(model_dir: Path, dev_data: str | None, mapping: ColumnMapping
                    variants: tuple[str, ...] = tuple(INT8_VARIANTS)) -> dict:
     """fp32 ONNX checked against PyTorch; int8 kept only if every head's dev macro-F1 drops ≤ 0.5 points.
 
-    `variants` names the int8 variants to try, in order (default: all of `INT8_VARIANTS`)."""
+    `variants` names the int8 variants to try, in order (default: all of `INT8_VARIANTS`). The steps:
+    export fp32 and check it, calibrate it on the dev data training used, try the int8 variants against
+    it, then record what serves."""
     check_int8_variants(variants)
+    files = ModelDirectory(model_dir)
     model = TriageModel.from_pretrained(model_dir / PYTORCH_DIR)
-    tokenizer = load_tokenizer(model_dir / PYTORCH_DIR)
-    fp32 = ModelDirectory(model_dir).fp32_onnx
-    export_onnx(model, fp32, tokenizer.pad_token_id)
-    artifact = read_json(ModelDirectory(model_dir).artifact)
+    artifact = read_json(files.artifact)
     train_data = artifact.get("data")
     training_splits = load_examples(train_data, mapping) if train_data and Path(train_data).exists() else {}
     dev_splits = trained_dev_splits(artifact)
     dev = dev_examples(load_examples(dev_data, mapping) if dev_data else training_splits, dev_splits) or []
-    sample = [submission_text(e.text, e.title, model.config.text_prefix) for e in dev[:16]] or ["测试文本"]
-    diff = max_abs_difference(model, fp32, encode_batch(tokenizer, sample, model.config.max_length), tokenizer.pad_token_id)
-    if max(diff.values()) > 1e-3:
-        raise RuntimeError(f"ONNX outputs differ from PyTorch by up to {max(diff.values()):.2e}: {diff}")
-    update_artifact(model_dir, onnx_file=fp32.name)
-    reference = None
-    if dev:
-        # Calibrate on the same dev data training used; with the fp32 graph's dev logits first, which
-        # also give the fp32 scores the int8 variants are gated against.
-        texts, titles = [e.text for e in dev], [e.title for e in dev]
-        served = OnnxTriageModel(model_dir, onnx_file=fp32.name)
-        served_logits = served.logits(texts, titles)
-        targets = label_targets(dev, served.labels)
-        cues = urgent_cue_mask(texts, titles)
-        # A recall target chosen with `calibrate --high-recall` outlives a re-export.
-        high_recall = _high_risk_recall(model_dir)
-        calibration = fit_calibration(served_logits, targets, served.labels, cues, high_recall)
-        reference = evaluate_logits(served_logits, targets, served.labels, calibration, cues)
+    diff = _export_fp32(model, load_tokenizer(model_dir / PYTORCH_DIR), files.fp32_onnx, dev)
+    update_artifact(model_dir, onnx_file=files.fp32_onnx.name)
     if "train" in training_splits:
         save_keyword_table(build_keyword_table(training_splits["train"], model.config.labels), model_dir)
-    summary: dict = {"fp32": {"file": fp32.name, "bytes": fp32.stat().st_size, "max_abs_diff_vs_pytorch": diff}}
-    chosen, decision = fp32.name, "fp32 (int8 not tried)"
-    if int8 and reference is not None:
-        summary["fp32"]["dev_macro_f1"] = {h: reference[h]["macro_f1"] for h in HEADS_GATED if h in reference}
-        candidates = {name: INT8_VARIANTS[name] for name in variants}
-        decision = "fp32: no int8 variant stayed within 0.5 macro-F1 points on dev"
-        for name, quantize in candidates.items():
-            path = ModelDirectory(model_dir).onnx(name)
-            quantize(fp32, path)
-            variant_logits = OnnxTriageModel(model_dir, onnx_file=path.name).logits(texts, titles)
-            report = evaluate_logits(variant_logits, targets, served.labels, calibration, cues)
-            drops = {h: reference[h]["macro_f1"] - report[h]["macro_f1"] for h in HEADS_GATED if h in report}
-            summary[name] = {"file": path.name, "bytes": path.stat().st_size, "dev_macro_f1_drop": drops}
-            if max(drops.values()) <= INT8_MAX_DROP:
-                chosen, decision = path.name, f"{name}: dev macro-F1 drop ≤ {INT8_MAX_DROP * 100:.1f} points on every head"
-                # The int8 graph's probabilities differ a little from fp32's, and the `high` threshold
-                # sits where few dev cases lie: the graph that serves is calibrated on its own logits.
-                calibration = fit_calibration(variant_logits, targets, served.labels, cues, high_recall)
-                break
-            path.unlink()
-        for stale in model_dir.glob("model.int8*.onnx"):  # left by an earlier export
-            if stale.name != chosen:
-                stale.unlink()
-    update_artifact(model_dir, onnx_file=chosen, quantization={"decision": decision, **summary})
+    summary: dict = {"fp32": {"file": files.fp32_onnx.name, "bytes": files.fp32_onnx.stat().st_size,
+                              "max_abs_diff_vs_pytorch": diff}}
+    chosen, decision, calibration = files.fp32_onnx.name, "fp32 (int8 not tried)", None
     if dev:
+        devset = _DevSet(model_dir, dev, _high_risk_recall(model_dir))
+        calibration, reference = devset.calibrate(files.fp32_onnx.name)
+        if int8:
+            summary["fp32"]["dev_macro_f1"] = {h: reference[h]["macro_f1"] for h in HEADS_GATED if h in reference}
+            chosen, decision, variant_calibration = _choose_int8(files, devset, reference, calibration, variants,
+                                                                 summary)
+            calibration = variant_calibration or calibration
+    update_artifact(model_dir, onnx_file=chosen, quantization={"decision": decision, **summary})
+    if calibration is not None:
         save_calibration(model_dir, calibration, dev_data or train_data, len(dev), chosen, dev_splits)
-    write_json(model_dir / "export_report.json", {"chosen": chosen, "decision": decision, **summary})
+    write_json(files.export_report, {"chosen": chosen, "decision": decision, **summary})
     write_model_card(model_dir)
     return {"chosen": chosen, "decision": decision, **summary}
+
+
+def _export_fp32(model: TriageModel, tokenizer, fp32: Path, dev: list[Example]) -> dict[str, float]:
+    """Writes the fp32 graph and returns its largest difference from PyTorch per output (RuntimeError
+    above 1e-3)."""
+    export_onnx(model, fp32, tokenizer.pad_token_id)
+    sample = [submission_text(e.text, e.title, model.config.text_prefix) for e in dev[:16]] or ["测试文本"]
+    diff = max_abs_difference(model, fp32, encode_batch(tokenizer, sample, model.config.max_length),
+                              tokenizer.pad_token_id)
+    if max(diff.values()) > 1e-3:
+        raise RuntimeError(f"ONNX outputs differ from PyTorch by up to {max(diff.values()):.2e}: {diff}")
+    return diff
+
+
+@dataclass
+class _DevSet:
+    """The dev data training used, as the exported graphs read it; `calibrate` (on fp32) comes first and
+    fixes the labels and targets that `score` compares the int8 variants on."""
+
+    model_dir: Path
+    examples: list[Example]
+    # A recall target chosen with `calibrate --high-recall` outlives a re-export.
+    high_recall: float
+    labels: dict[str, list[str]] = field(default_factory=dict)
+    targets: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.texts = [e.text for e in self.examples]
+        self.titles = [e.title for e in self.examples]
+        self.cues = urgent_cue_mask(self.texts, self.titles)
+
+    def calibrate(self, onnx_file: str) -> tuple[Calibration, dict]:
+        """Calibration fitted on a graph's own dev logits, and the scores under it."""
+        served = OnnxTriageModel(self.model_dir, onnx_file=onnx_file)
+        logits = served.logits(self.texts, self.titles)
+        self.labels, self.targets = served.labels, label_targets(self.examples, served.labels)
+        calibration = fit_calibration(logits, self.targets, self.labels, self.cues, self.high_recall)
+        return calibration, evaluate_logits(logits, self.targets, self.labels, calibration, self.cues)
+
+    def score(self, onnx_file: str, calibration: Calibration) -> tuple[dict, dict]:
+        """A graph's dev logits and its scores under `calibration`."""
+        logits = OnnxTriageModel(self.model_dir, onnx_file=onnx_file).logits(self.texts, self.titles)
+        return logits, evaluate_logits(logits, self.targets, self.labels, calibration, self.cues)
+
+
+def _choose_int8(files: ModelDirectory, devset: _DevSet, reference: dict, calibration: Calibration,
+                 variants: tuple[str, ...], summary: dict) -> tuple[str, str, Calibration | None]:
+    """The first int8 variant whose dev macro-F1 drops ≤ INT8_MAX_DROP on every head (its own
+    calibration with it), else fp32; each tried variant's sizes and drops go into `summary`."""
+    chosen, decision, chosen_calibration = files.fp32_onnx.name, \
+        "fp32: no int8 variant stayed within 0.5 macro-F1 points on dev", None
+    for name in variants:
+        path = files.onnx(name)
+        INT8_VARIANTS[name](files.fp32_onnx, path)
+        logits, report = devset.score(path.name, calibration)
+        drops = {h: reference[h]["macro_f1"] - report[h]["macro_f1"] for h in HEADS_GATED if h in report}
+        summary[name] = {"file": path.name, "bytes": path.stat().st_size, "dev_macro_f1_drop": drops}
+        if max(drops.values()) <= INT8_MAX_DROP:
+            chosen, decision = path.name, f"{name}: dev macro-F1 drop ≤ {INT8_MAX_DROP * 100:.1f} points on every head"
+            # The int8 graph's probabilities differ a little from fp32's, and the `high` threshold sits
+            # where few dev cases lie: the graph that serves is calibrated on its own logits.
+            chosen_calibration = fit_calibration(logits, devset.targets, devset.labels, devset.cues,
+                                                 devset.high_recall)
+            break
+        path.unlink()
+    for stale in files.path.glob("model.int8*.onnx"):  # left by an earlier export
+        if stale.name != chosen:
+            stale.unlink()
+    return chosen, decision, chosen_calibration
 
 
 def _high_risk_recall(model_dir: Path) -> float:

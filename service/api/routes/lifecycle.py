@@ -5,16 +5,8 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from ...casework import lifecycle
 from ...storage import case_store
 from ..deps import ReviewerKey, SessionDep
-from ..schemas import (
-    MAX_ROW_ID,
-    CaseDetail,
-    CaseList,
-    CaseSummary,
-    ExtensionRequest,
-    State,
-    TransitionRequest,
-    error_responses,
-)
+from ..schemas import (MAX_ROW_ID, CaseDetail, CaseList, CaseSummary, ExtensionRequest, State, TransitionRequest,
+                       error_responses)
 from .cases import case_detail
 
 router = APIRouter(prefix="/v1/cases", tags=["lifecycle"], responses=error_responses(401, 403, 404, 409, 422))
