@@ -68,6 +68,7 @@ bench: install
 	$(BIN)/python bench/bench_soak.py
 	$(BIN)/python bench/bench_soak.py --store-share 0 --seconds 120 --out bench/results/soak_classify_only.json
 	$(BIN)/python bench/security_suites.py
+	$(BIN)/python bench/install_footprint.py
 	$(BIN)/python bench/summarize.py
 
 clean:

@@ -319,6 +319,7 @@ def main() -> str:
                          f"{c.get('spurious', 0)} |")
         lines.append("")
     lines += security_suites(load("security_suites.json"))
+    lines += install_footprint(load("install_footprint.json"))
     soak = load("soak.json")
     if soak:
         lines += [f"## Soak ({soak['clients']} closed-loop clients for {soak['seconds']:.0f} s against PostgreSQL; "
@@ -375,6 +376,19 @@ def security_suites(results: dict) -> list[str]:
                          f"{props['acknowledged_corrections']} acknowledged corrections, every one found again after "
                          f"the restart ({test['outcome']}).")
     return lines + [""]
+
+
+def install_footprint(results: dict) -> list[str]:
+    """Fresh installs, serving-only and with training (`bench/install_footprint.py`)."""
+    if not results:
+        return []
+    serve, train = results["serve"], results["train"]
+    loaded = ", ".join(serve.get("training_modules_loaded") or []) or "none"
+    return [f"## Install footprint ({results['date']}, fresh virtual environments, `bench/install_footprint.py`)", "",
+            "| install | seconds | site-packages (MiB) |", "|---|---|---|",
+            f"| `pip install .` (serving only) | {serve['seconds']} | {serve['site_packages_mb']} |",
+            f"| `pip install '.[train]'` | {train['seconds']} | {train['site_packages_mb']} |", "",
+            f"The serving-only install served the shipped model; training modules loaded while it did: {loaded}.", ""]
 
 
 def shortfalls(test: dict, baseline: dict, inference: dict, duplicates: dict) -> list[str]:
