@@ -34,11 +34,11 @@ test: install browser
 
 # Screenshots of the web pages on the shipped model, for the README.
 screenshots: install browser
-	PETITION_TRIAGE_UI_MODEL=models/default PETITION_TRIAGE_SCREENSHOTS=docs/screenshots \
+	PETITION_TRIAGE_UI_MODEL=shipped/default PETITION_TRIAGE_SCREENSHOTS=docs/screenshots \
 		$(BIN)/python -m pytest -q tests/test_pages.py -k browser
 
 # Trains, exports and evaluates the default model on data_samples/ (the first corpus and corpus v2),
-# then promotes it to models/default only if no head is more than a point below the model there on
+# then promotes it to shipped/default only if no head is more than a point below the model there on
 # the test split and on shift-dev, and rewrites the shipped model's bench report
 # (bench/results/default_model.json). The recipe is the one of the best v1+v2 candidate so far:
 # dev joined by shift-dev, agency names and channel frames masked at random (about 2 hours on

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from latency import percentiles
 
-from petition_triage.config import REPO_ROOT
+from petition_triage.config import REPO_ROOT, SHIPPED_MODEL_DIR
 from petition_triage.dedup.fingerprints import Fingerprint, intern_terms, minhash_of
 from petition_triage.dedup.index import DuplicateIndex
 from petition_triage.dedup.scorer import DuplicateScorer
@@ -84,7 +84,7 @@ def timed_load(fingerprints: list[Fingerprint], model_version: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=str(REPO_ROOT / "models" / "default"))
+    parser.add_argument("--model", default=str(SHIPPED_MODEL_DIR))
     parser.add_argument("--data", default=str(REPO_ROOT / "data_samples"))
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)

@@ -19,7 +19,7 @@ import httpx
 from latency import percentiles
 from serving import rss_mb, served
 
-from petition_triage.config import REPO_ROOT
+from petition_triage.config import REPO_ROOT, SHIPPED_MODEL_DIR
 from petition_triage.training.corpus import read_records
 
 
@@ -48,7 +48,7 @@ async def load(url: str, key: str, texts: list[str], concurrency: int, requests:
 
 def main() -> dict:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--model", default=str(REPO_ROOT / "models" / "default"))
+    parser.add_argument("--model", default=str(SHIPPED_MODEL_DIR))
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=60)
     args = parser.parse_args()

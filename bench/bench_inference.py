@@ -4,7 +4,7 @@ The baseline is what a plain `transformers` pipeline does with this model: the s
 encoder in PyTorch fp32, called per request. Both run on the same test texts in the same process;
 the result goes to bench/results/inference.json.
 
-    python bench/bench_inference.py --model models/default --pytorch runs/default/pytorch
+    python bench/bench_inference.py --model shipped/default --pytorch runs/default/pytorch
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from latency import percentiles
 
-from petition_triage.config import REPO_ROOT
+from petition_triage.config import REPO_ROOT, SHIPPED_MODEL_DIR
 from petition_triage.model.inference import OnnxTriageModel
 from petition_triage.model.model_dir import ModelDirectory
 from petition_triage.training.corpus import read_records
@@ -125,7 +125,7 @@ def bench_microbatched(model: OnnxTriageModel, texts, titles, concurrency: int, 
 
 def main() -> dict:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--model", default=str(REPO_ROOT / "models" / "default"))
+    parser.add_argument("--model", default=str(SHIPPED_MODEL_DIR))
     parser.add_argument("--pytorch", default=str(REPO_ROOT / "runs" / "default" / "pytorch"))
     parser.add_argument("--limit", type=int, default=150, help="test texts to time")
     args = parser.parse_args()

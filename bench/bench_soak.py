@@ -22,7 +22,7 @@ import httpx
 from latency import percentiles
 from serving import rss_mb, served, throwaway_postgres
 
-from petition_triage.config import REPO_ROOT
+from petition_triage.config import REPO_ROOT, SHIPPED_MODEL_DIR
 from petition_triage.training.corpus import read_records
 
 DATABASE = "pt_bench_soak"
@@ -71,7 +71,7 @@ async def soak(url: str, key: str, texts: list[str], clients: int, seconds: floa
 
 def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=str(REPO_ROOT / "models" / "default"))
+    parser.add_argument("--model", default=str(SHIPPED_MODEL_DIR))
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=240)
     parser.add_argument("--store-share", type=float, default=0.3, help="share of requests that register a case")

@@ -1,5 +1,5 @@
 """The shipped default model's report: test macro-F1 per head, the abstain rate at its thresholds, its
-training time and machine, and its size on disk. Read from models/default (its artifact.json and the
+training time and machine, and its size on disk. Read from shipped/default (its artifact.json and the
 test metrics `make model` measured), written to bench/results/default_model.json."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from petition_triage.config import REPO_ROOT
+from petition_triage.config import REPO_ROOT, SHIPPED_MODEL_DIR
 from petition_triage.model.model_dir import SHIPPED_FILES, ModelDirectory
 
-MODEL_DIR = REPO_ROOT / "models" / "default"
+MODEL_DIR = SHIPPED_MODEL_DIR
 HEADS = ("type", "department", "risk")
 
 

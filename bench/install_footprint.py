@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from petition_triage.config import REPO_ROOT
+from petition_triage.config import REPO_ROOT, SHIPPED_MODEL_DIR
 
 SMOKE = """
 import sys
@@ -57,7 +57,7 @@ def main() -> None:
         results = {"date": time.strftime("%Y-%m-%d"), "serve": install(source, "", work),
                    "train": install(source, "[train]", work)}
         env = {**os.environ, "PETITION_TRIAGE_HOME": str(work / "home"), "PETITION_TRIAGE_NOTIFY_INTERVAL_S": "0",
-               "PETITION_TRIAGE_MODEL_DIR": str(REPO_ROOT / "models" / "default")}
+               "PETITION_TRIAGE_MODEL_DIR": str(SHIPPED_MODEL_DIR)}
         loaded = subprocess.run([results["serve"]["python"], "-c", SMOKE], env=env, cwd=tmp, check=True,
                                 capture_output=True, text=True).stdout.strip().splitlines()[-1]
         results["serve"]["serves_shipped_model"] = True

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from petition_triage.config import REPO_ROOT
+from petition_triage.config import REPO_ROOT, SHIPPED_MODEL_DIR
 from petition_triage.model.inference import OnnxTriageModel
 from petition_triage.model.risk_cues import urgent_cue_mask
 from petition_triage.model.text_input import LONG_TEXT_MODES
@@ -41,7 +41,7 @@ def summary(report: dict, examples: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", default=str(REPO_ROOT / "models" / "default"))
+    parser.add_argument("--model", default=str(SHIPPED_MODEL_DIR))
     parser.add_argument("--split", default="shift-dev")
     args = parser.parse_args()
     examples = load_examples(REPO_ROOT / "data_samples")[args.split]

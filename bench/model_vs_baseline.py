@@ -16,7 +16,7 @@ import time
 import numpy as np
 from sklearn.metrics import average_precision_score, precision_score, recall_score
 
-from petition_triage.config import REPO_ROOT
+from petition_triage.config import REPO_ROOT, SHIPPED_MODEL_DIR
 from petition_triage.model.inference import OnnxTriageModel
 from petition_triage.model.risk_cues import urgent_cue_mask
 from petition_triage.training.corpus import read_records
@@ -89,7 +89,7 @@ def on_supplement(model: OnnxTriageModel, baseline) -> dict:
 
 def main() -> dict:
     started = time.perf_counter()
-    model = OnnxTriageModel(REPO_ROOT / "models" / "default")
+    model = OnnxTriageModel(SHIPPED_MODEL_DIR)
     examples = load_examples(REPO_ROOT / "data_samples")["test"]
     decided = model.decide(model.logits([e.text for e in examples], [e.title for e in examples]),
                            urgent_cue_mask([e.text for e in examples], [e.title for e in examples]))

@@ -9,7 +9,7 @@ from datetime import date
 from importlib.metadata import version
 from pathlib import Path
 
-from petition_triage.config import REPO_ROOT
+from petition_triage.config import REPO_ROOT, SHIPPED_MODEL_DIR
 from petition_triage.model.model_dir import ModelDirectory
 
 RESULTS = REPO_ROOT / "bench" / "results"
@@ -222,8 +222,8 @@ def main() -> str:
         "section measured elsewhere says where (the inference and HTTP figures come from the run that wrote "
         "their JSON).", "",
     ]
-    model_metrics = json.loads(ModelDirectory(REPO_ROOT / "models" / "default").metrics.read_text(encoding="utf-8")) \
-        if ModelDirectory(REPO_ROOT / "models" / "default").metrics.exists() else {}
+    model_metrics = json.loads(ModelDirectory(SHIPPED_MODEL_DIR).metrics.read_text(encoding="utf-8")) \
+        if ModelDirectory(SHIPPED_MODEL_DIR).metrics.exists() else {}
     test, baseline = model_metrics.get("test", {}), load("baseline_tfidf.json").get("heads", {})
     if test:
         lines += ["## Model quality on the test split (500 records the model never saw)", "",
@@ -306,8 +306,8 @@ def main() -> str:
                   f"them {scale['duplicate_recall_among_100k']}; index memory ≈ {scale['index_memory_mb']} MB; "
                   f"built in {scale['build_s']} s" + (f"; loaded from SQLite at start-up in {load_['load_s']} s." if load_
                                                       else "."), ""]
-    scorer = json.loads(ModelDirectory(REPO_ROOT / "models" / "default").scorer.read_text(encoding="utf-8")) \
-        if ModelDirectory(REPO_ROOT / "models" / "default").scorer.exists() else {}
+    scorer = json.loads(ModelDirectory(SHIPPED_MODEL_DIR).scorer.read_text(encoding="utf-8")) \
+        if ModelDirectory(SHIPPED_MODEL_DIR).scorer.exists() else {}
     lines += real_style_duplicates(scorer.get("report", {}))
     places = load("places.json")
     if places:

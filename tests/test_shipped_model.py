@@ -3,10 +3,10 @@
 import importlib.util
 import json
 
-from petition_triage.config import REPO_ROOT
+from petition_triage.config import REPO_ROOT, SHIPPED_MODEL_DIR
 from petition_triage.model.inference import OnnxTriageModel
 
-DEFAULT = REPO_ROOT / "models" / "default"
+DEFAULT = SHIPPED_MODEL_DIR
 
 
 def test_shipped_model_is_complete_and_small():

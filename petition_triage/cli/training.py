@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from petition_triage.config import REPO_ROOT
+from petition_triage.config import SHIPPED_MODEL_DIR
 from petition_triage.model.text_input import LONG_TEXT_MODES
 from petition_triage.training.args import TrainingArguments
 
@@ -185,7 +185,7 @@ def register(commands) -> None:
 
     promote = commands.add_parser("promote", help="make a model the shipped default if it is not worse on test")
     promote.add_argument("--model", required=True)
-    promote.add_argument("--target", default=str(REPO_ROOT / "models" / "default"))
+    promote.add_argument("--target", default=str(SHIPPED_MODEL_DIR))
     promote.add_argument("--split", action="append",
                          help="gate split (repeatable; default: test, and shift-dev where both models have it)")
     promote.add_argument("--tolerance", type=float, default=0.0, metavar="F1",
