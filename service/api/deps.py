@@ -1,4 +1,6 @@
-"""Dependencies: database sessions, the serving predictor, API-key authentication by role."""
+"""Dependencies: every collaborator a route needs (database sessions, the model registry and serving
+predictor, the routing table in force, the time-limit policy, the duplicate index, settings) and API-key
+authentication by role. Routes take these, never `request.app.state`."""
 
 from __future__ import annotations
 
@@ -10,10 +12,16 @@ from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from petition_triage.config import Settings
 from petition_triage.dedup.index import DuplicateIndex
 from petition_triage.dedup.scorer import DuplicateScorer
 
+from ..casework.time_limits import TimeLimitPolicy
+from ..model_registry import ModelRegistry
+from ..offices.routing_state import RoutingState
 from ..predictor import Predictor
+from ..service_metrics import ServiceMetrics
+from ..storage.database import Database
 from ..storage.tables import ApiKey
 from ..web import session as web_session
 from .keys import role_allows
@@ -30,6 +38,55 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_settings_of(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_of)]
+
+
+def get_database(request: Request) -> Database:
+    return request.app.state.database
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+def get_metrics(request: Request) -> ServiceMetrics:
+    return request.app.state.metrics
+
+
+MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
+
+
+def get_registry(request: Request) -> ModelRegistry:
+    return request.app.state.registry
+
+
+RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
+
+
+def get_routing(request: Request) -> RoutingState:
+    return request.app.state.routing
+
+
+RoutingDep = Annotated[RoutingState, Depends(get_routing)]
+
+
+def get_time_limits(request: Request) -> TimeLimitPolicy:
+    return request.app.state.time_limits
+
+
+TimeLimitsDep = Annotated[TimeLimitPolicy, Depends(get_time_limits)]
+
+
+def get_contact_salt(request: Request) -> str:
+    return request.app.state.contact_salt
+
+
+ContactSaltDep = Annotated[str, Depends(get_contact_salt)]
 
 
 def get_predictor(request: Request) -> Predictor:

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
-from ..api.deps import SessionDep, client_address, refuse_while_guessing, session_key
+from ..api.deps import RegistryDep, RoutingDep, SessionDep, client_address, refuse_while_guessing, session_key
 from ..api.keys import find_key, role_allows
 from ..api.schemas import MAX_ROW_ID, CorrectionRequest
 from ..casework.lifecycle import STATE_NAMES
@@ -116,18 +116,19 @@ def logout(request: Request, session: SessionDep) -> RedirectResponse:
 
 
 @router.get("/queue", response_class=HTMLResponse)
-def queue_page(request: Request, session: SessionDep, user: ApiKey = Depends(_user("reviewer")),
+def queue_page(request: Request, registry: RegistryDep, session: SessionDep, user: ApiKey = Depends(_user("reviewer")),
                department: str | None = None, limit: int = 30) -> HTMLResponse:
     limit = max(1, min(limit, 200))
     items = case_store.review_queue(session, limit, department or None)
-    departments = request.app.state.registry.predictor.model.labels.get("department", []) \
-        if request.app.state.registry.predictor else []
+    departments = registry.predictor.model.labels.get("department", []) \
+        if registry.predictor else []
     return _render(request, "queue.html", user, items=items, department=department or "", departments=departments,
                    limit=limit)
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-def case_page(case_id: str, request: Request, session: SessionDep, user: ApiKey = Depends(_user("reviewer")),
+def case_page(case_id: str, request: Request, registry: RegistryDep, session: SessionDep,
+              user: ApiKey = Depends(_user("reviewer")),
               error: str | None = None) -> HTMLResponse:
     case = case_store.get_case(session, case_id)
     if case is None:
@@ -137,14 +138,15 @@ def case_page(case_id: str, request: Request, session: SessionDep, user: ApiKey 
     classification = case.classification
     keywords = [k["word"] for k in classification.get("keywords", [])]
     keywords += [r["evidence"] for r in (classification.get("risk") or {}).get("reasons", []) if r.get("evidence")]
-    labels = request.app.state.registry.predictor.model.labels if request.app.state.registry.predictor else {}
+    labels = registry.predictor.model.labels if registry.predictor else {}
     return _render(request, "case.html", user, case=case, c=classification, current=case_store.current_labels(case),
                    text=highlight(case.text, keywords), links=links, others=others, labels=labels, error=error,
                    overdue=case_store.is_overdue(case))
 
 
 @router.post("/cases/{case_id}/corrections", dependencies=[Depends(_csrf)])
-def correct(case_id: str, request: Request, session: SessionDep, user: ApiKey = Depends(_user("reviewer")),
+def correct(case_id: str, request: Request, registry: RegistryDep, routing: RoutingDep, session: SessionDep,
+            user: ApiKey = Depends(_user("reviewer")),
             type: str = Form(""), department: str = Form(""), risk: str = Form(""), office: str = Form(""),
             reason: str = Form("")):
     case = case_store.get_case(session, case_id)
@@ -155,8 +157,8 @@ def correct(case_id: str, request: Request, session: SessionDep, user: ApiKey = 
                                                 ("office", office.strip())) if value and value != current.get(field)}
     try:
         request_model = CorrectionRequest(**wanted, reason=reason or None)
-        changes = case_store.validate_correction(request_model, request.app.state.registry.predictor.model.labels,
-                                                 request.app.state.routing.current().offices)
+        changes = case_store.validate_correction(request_model, registry.predictor.model.labels,
+                                                 routing.current().offices)
     except ValueError as exc:
         return RedirectResponse(f"/ui/cases/{case_id}?error={quote(str(exc))}", status.HTTP_303_SEE_OTHER)
     try:
@@ -182,22 +184,23 @@ def review_link(session: SessionDep, user: ApiKey = Depends(_user("reviewer")),
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
-def dashboard_page(request: Request, user: ApiKey = Depends(_user("reviewer"))) -> HTMLResponse:
-    predictor = request.app.state.registry.predictor
+def dashboard_page(request: Request, registry: RegistryDep, user: ApiKey = Depends(_user("reviewer"))) -> HTMLResponse:
+    predictor = registry.predictor
     names = {code: name for head in (predictor.names.values() if predictor else []) for code, name in head.items()}
     return _render(request, "dashboard.html", user, label_names=names)
 
 
 @router.get("/models", response_class=HTMLResponse)
-def models_page(request: Request, user: ApiKey = Depends(_user("admin")), error: str | None = None) -> HTMLResponse:
+def models_page(request: Request, registry: RegistryDep, user: ApiKey = Depends(_user("admin")),
+                error: str | None = None) -> HTMLResponse:
     versions = [{"version": version, "path": str(path), "active": active, "metrics": metrics.get("test", {})}
-                for version, path, active, metrics in request.app.state.registry.listing()]
+                for version, path, active, metrics in registry.listing()]
     return _render(request, "models.html", user, versions=versions, error=error)
 
 
 @router.post("/models/activate", dependencies=[Depends(_csrf)])
-def activate(request: Request, session: SessionDep, user: ApiKey = Depends(_user("admin")), version: str = Form("")):
-    registry = request.app.state.registry
+def activate(request: Request, registry: RegistryDep, session: SessionDep, user: ApiKey = Depends(_user("admin")),
+             version: str = Form("")):
     try:
         if version:
             registry.activate(session, version, user.name)

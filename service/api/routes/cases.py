@@ -1,9 +1,10 @@
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, status
 
 from ...casework.lifecycle import STATE_NAMES
 from ...casework.registration import register_submissions
 from ...storage import case_store, duplicate_store
-from ..deps import DuplicateIndexDep, IntakeKey, PredictorDep, ReviewerKey, SessionDep, TriageDep
+from ..deps import (ContactSaltDep, DuplicateIndexDep, IntakeKey, PredictorDep, ReviewerKey, RoutingDep, SessionDep,
+                    TimeLimitsDep, TriageDep)
 from ..keys import role_allows
 from ..schemas import (CaseCreated, CaseDetail, CaseEventView, Classification, CorrectionEvent, CorrectionRequest,
                        Submission, error_responses)
@@ -12,13 +13,12 @@ router = APIRouter(prefix="/v1/cases", tags=["cases"], responses=error_responses
 
 
 @router.post("", response_model=CaseCreated, status_code=status.HTTP_201_CREATED)
-async def register_case(submission: Submission, triage: TriageDep, index: DuplicateIndexDep,
-                        session: SessionDep, caller: IntakeKey, request: Request) -> CaseCreated:
+async def register_case(submission: Submission, triage: TriageDep, index: DuplicateIndexDep, session: SessionDep,
+                        caller: IntakeKey, salt: ContactSaltDep, time_limits: TimeLimitsDep) -> CaseCreated:
     """Classifies a submission, finds its earlier duplicates and related cases (when the model has a
     duplicate scorer), and stores it with all of that."""
-    state = request.app.state
-    (created,) = await register_submissions([submission], triage, index, session, state.contact_salt,
-                                            state.time_limits, role_allows(caller.role, "reviewer"))
+    (created,) = await register_submissions([submission], triage, index, session, salt, time_limits,
+                                            role_allows(caller.role, "reviewer"))
     return created
 
 
@@ -33,13 +33,13 @@ def read_case(case_id: str, session: SessionDep, _: ReviewerKey) -> CaseDetail:
 
 @router.post("/{case_id}/corrections", response_model=CaseDetail)
 def correct_case(case_id: str, correction: CorrectionRequest, session: SessionDep, reviewer: ReviewerKey,
-                 predictor: PredictorDep, request: Request) -> CaseDetail:
+                 predictor: PredictorDep, routing: RoutingDep) -> CaseDetail:
     """Records a reviewer's correction as events (who, when, from what, to what); nothing is overwritten."""
     case = case_store.get_case(session, case_id)
     if case is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no case with id {case_id!r}")
     try:
-        changes = case_store.validate_correction(correction, predictor.model.labels, request.app.state.routing.current().offices)
+        changes = case_store.validate_correction(correction, predictor.model.labels, routing.current().offices)
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc))
     try:

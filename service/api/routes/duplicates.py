@@ -1,10 +1,11 @@
 from datetime import datetime, timedelta, timezone
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from ...storage import duplicate_store
 from ...storage.tables import as_utc
-from ..deps import DuplicateIndexDep, IntakeKey, ReviewerKey, SessionDep, TriageDep, require_duplicate_scorer
+from ..deps import (ContactSaltDep, DuplicateIndexDep, IntakeKey, ReviewerKey, SessionDep, TriageDep,
+                    require_duplicate_scorer)
 from ..keys import role_allows
 from ..schemas import (MAX_ROW_ID, DuplicateLinkView, DuplicateSearchRequest, DuplicateSearchResponse, HotIssues,
                        LinkReviewRequest, error_responses)
@@ -14,7 +15,7 @@ router = APIRouter(prefix="/v1", tags=["duplicates"], responses=error_responses(
 
 @router.post("/duplicates:search", response_model=DuplicateSearchResponse)
 async def search_duplicates(query: DuplicateSearchRequest, triage: TriageDep, index: DuplicateIndexDep,
-                            session: SessionDep, caller: IntakeKey, request: Request) -> DuplicateSearchResponse:
+                            session: SessionDep, caller: IntakeKey, salt: ContactSaltDep) -> DuplicateSearchResponse:
     """Earlier cases that are duplicates of this submission (same person, same matter) or related to it
     (same public issue, other people), with the evidence for each. Nothing is stored. For intake keys the
     search compares no contact fields and says nothing of them (reviewers and admins get both)."""
@@ -24,7 +25,7 @@ async def search_duplicates(query: DuplicateSearchRequest, triage: TriageDep, in
         query = duplicate_store.without_contacts(query)
     # The place, as registering would find it: where a case is about is part of what makes a duplicate.
     (classification,), embeddings = await triage.classify_and_embed([query], counted=False)
-    fp = duplicate_store.submission_fingerprint(query, classification, embeddings[0], request.app.state.contact_salt)
+    fp = duplicate_store.submission_fingerprint(query, classification, embeddings[0], salt)
     matches = duplicate_store.find_duplicates(session, index, scorer, fp, query.limit)
     return DuplicateSearchResponse(matches=duplicate_store.shown(matches, sees_contacts), indexed_cases=len(index))
 

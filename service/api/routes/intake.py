@@ -2,7 +2,7 @@ from fastapi import APIRouter, HTTPException, Path, Request, status
 
 from ...casework.registration import register_submissions
 from ..channel_adapters import ADAPTERS, PayloadError
-from ..deps import DuplicateIndexDep, IntakeKey, SessionDep, TriageDep
+from ..deps import ContactSaltDep, DuplicateIndexDep, IntakeKey, SessionDep, TimeLimitsDep, TriageDep
 from ..keys import role_allows
 from ..schemas import IntakeResult, error_responses
 
@@ -24,7 +24,7 @@ _PAYLOADS = {
 @router.post("/{channel}", response_model=IntakeResult, status_code=status.HTTP_201_CREATED,
              openapi_extra={"requestBody": {"required": True, "content": _PAYLOADS}})
 async def intake(request: Request, triage: TriageDep, index: DuplicateIndexDep, session: SessionDep,
-                 caller: IntakeKey, channel: str = Path(description=f"one of: {', '.join(ADAPTERS)}")) -> IntakeResult:
+                 caller: IntakeKey, salt: ContactSaltDep, time_limits: TimeLimitsDep, channel: str = Path(description=f"one of: {', '.join(ADAPTERS)}")) -> IntakeResult:
     """Takes a channel's native payload (12345 work order JSON, 厅长信箱 .eml, web form JSON, WeChat XML, CSV
     of letters), normalises it and registers each submission as a case, duplicate check included.
     Nothing is stored unless the whole payload parses."""
@@ -35,7 +35,6 @@ async def intake(request: Request, triage: TriageDep, index: DuplicateIndexDep, 
         submissions = adapter(await request.body())
     except PayloadError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=f"{channel} payload: {exc}")
-    state = request.app.state
-    cases = await register_submissions(submissions, triage, index, session, state.contact_salt, state.time_limits,
+    cases = await register_submissions(submissions, triage, index, session, salt, time_limits,
                                        role_allows(caller.role, "reviewer"))
     return IntakeResult(channel=channel, cases=cases)

@@ -1,10 +1,10 @@
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, status
 
 from ...casework import lifecycle
 from ...storage import case_store
-from ..deps import ReviewerKey, SessionDep
+from ..deps import ReviewerKey, SessionDep, TimeLimitsDep
 from ..schemas import (MAX_ROW_ID, CaseDetail, CaseList, CaseSummary, ExtensionRequest, State, TransitionRequest,
                        error_responses)
 from .cases import case_detail
@@ -13,7 +13,7 @@ router = APIRouter(prefix="/v1/cases", tags=["lifecycle"], responses=error_respo
 
 
 @router.get("", response_model=CaseList)
-def list_cases(request: Request, session: SessionDep, _: ReviewerKey,
+def list_cases(time_limits: TimeLimitsDep, session: SessionDep, _: ReviewerKey,
                state: State | None = None,
                due: Literal["overdue", "due_soon"] | None = Query(None, description="overdue, or due within the "
                                                                                "policy's due-soon days"),
@@ -21,7 +21,7 @@ def list_cases(request: Request, session: SessionDep, _: ReviewerKey,
                limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_ROW_ID)) -> CaseList:
     """Cases by state and deadline, soonest deadline first: what is overdue, what falls due soon."""
     cases, total = case_store.list_cases(session, state=state, due=due, department=department, channel=channel,
-                                         due_soon_days=request.app.state.time_limits.due_soon_days,
+                                         due_soon_days=time_limits.due_soon_days,
                                          limit=limit, offset=offset)
     return CaseList(total=total, items=[CaseSummary(
         id=c.id, created_at=c.created_at, channel=c.channel, title=c.title, excerpt=c.text[:80],
@@ -30,20 +30,20 @@ def list_cases(request: Request, session: SessionDep, _: ReviewerKey,
 
 
 @router.post("/{case_id}/transitions", response_model=CaseDetail)
-def transition(case_id: str, request_body: TransitionRequest, request: Request, session: SessionDep,
+def transition(case_id: str, request_body: TransitionRequest, time_limits: TimeLimitsDep, session: SessionDep,
                reviewer: ReviewerKey) -> CaseDetail:
     """Moves a case along its lifecycle (登记 → 受理 → 办理 → 答复 → 办结, or 退回 / 督办); 409 when the
     current state does not allow it. Each move is an event with actor and time; the deadline follows."""
     return _write(session, case_id, lambda c: lifecycle.transition(
-        session, c, request_body.to, reviewer.name, request_body.note, request.app.state.time_limits))
+        session, c, request_body.to, reviewer.name, request_body.note, time_limits))
 
 
 @router.post("/{case_id}/extension", response_model=CaseDetail)
-def extend(case_id: str, request_body: ExtensionRequest, request: Request, session: SessionDep,
+def extend(case_id: str, request_body: ExtensionRequest, time_limits: TimeLimitsDep, session: SessionDep,
            reviewer: ReviewerKey) -> CaseDetail:
     """Extends the handling time limit (once, by at most 30 days under the default policy)."""
     return _write(session, case_id, lambda c: lifecycle.extend(
-        session, c, request_body.days, reviewer.name, request_body.reason, request.app.state.time_limits))
+        session, c, request_body.days, reviewer.name, request_body.reason, time_limits))
 
 
 def _write(session, case_id: str, change) -> CaseDetail:

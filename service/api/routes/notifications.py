@@ -1,13 +1,13 @@
 import secrets
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ...casework import webhook_targets
 from ...casework.notifications import EVENT_TYPES
 from ...storage.tables import Delivery, Notification, WebhookSubscription
-from ..deps import AdminKey, ReviewerKey, SessionDep
+from ..deps import AdminKey, ReviewerKey, SessionDep, SettingsDep
 from ..schemas import (MAX_ROW_ID, DeliveryView, NotificationList, NotificationView, WebhookCreate, WebhookList,
                        WebhookView, error_responses)
 
@@ -15,14 +15,14 @@ router = APIRouter(prefix="/v1", tags=["notifications"], responses=error_respons
 
 
 @router.post("/webhooks", response_model=WebhookView, status_code=status.HTTP_201_CREATED)
-def create_webhook(body: WebhookCreate, session: SessionDep, _: AdminKey, request: Request) -> WebhookView:
+def create_webhook(body: WebhookCreate, session: SessionDep, _: AdminKey, settings: SettingsDep) -> WebhookView:
     """Subscribes a URL to notification events. Each delivery is a JSON POST signed with
     `X-Petition-Signature: sha256=<HMAC-SHA256 of the body>`, retried with back-off until it gets a 2xx."""
     unknown = sorted(set(body.event_types) - set(EVENT_TYPES))
     if unknown:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
                             detail=f"unknown event types {unknown}; known: {', '.join(EVENT_TYPES)}")
-    refused = None if request.app.state.settings.webhook_private_targets else webhook_targets.refusal(body.url)
+    refused = None if settings.webhook_private_targets else webhook_targets.refusal(body.url)
     if refused:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=f"webhook url refused: {refused}")
     secret = body.secret or secrets.token_urlsafe(32)

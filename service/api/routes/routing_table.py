@@ -1,8 +1,8 @@
-from fastapi import APIRouter, Body, HTTPException, Request, status
+from fastapi import APIRouter, Body, HTTPException, status
 
 from ...offices.routing import RoutingTable
 from ...storage.tables import RoutingTableVersion
-from ..deps import AdminKey, ReviewerKey, SessionDep
+from ..deps import AdminKey, ReviewerKey, RoutingDep, SessionDep
 from ..schemas import RoutingTableInfo, error_responses, refuse_nul
 
 router = APIRouter(prefix="/v1/routing-table", tags=["routing"], responses=error_responses(401, 403, 413, 422))
@@ -14,19 +14,19 @@ def _info(table: RoutingTable) -> RoutingTableInfo:
 
 
 @router.get("", response_model=RoutingTableInfo)
-def current_table(request: Request, _: ReviewerKey) -> RoutingTableInfo:
+def current_table(routing: RoutingDep, _: ReviewerKey) -> RoutingTableInfo:
     """The routing table in force: its version, size, and any rule that conflicts or can never fire."""
-    return _info(request.app.state.routing.current())
+    return _info(routing.current())
 
 
 @router.get("/rules")
-def current_rules(request: Request, _: AdminKey) -> dict:
+def current_rules(routing: RoutingDep, _: AdminKey) -> dict:
     """The whole table, in the shape `PUT` takes, for editing."""
-    return request.app.state.routing.current().to_dict()
+    return routing.current().to_dict()
 
 
 @router.put("", response_model=RoutingTableInfo)
-def replace_table(request: Request, session: SessionDep, admin: AdminKey, table: dict = Body(
+def replace_table(routing: RoutingDep, session: SessionDep, admin: AdminKey, table: dict = Body(
         examples=[{"version": "2026-12-01", "dispatcher": "青海省信访局人工分办", "rules": [
             {"id": "hrss-630102", "department": "hrss", "region": "630102", "office": "城东区人力资源和社会保障局"},
             {"id": "hrss-wages-630102", "department": "hrss", "region": "630102", "priority": 10,
@@ -44,6 +44,6 @@ def replace_table(request: Request, session: SessionDep, admin: AdminKey, table:
     row = RoutingTableVersion(version=parsed.version, content=parsed.to_dict(), actor=admin.name)
     session.add(row)
     session.commit()
-    request.app.state.routing.replace(parsed, row.id)
+    routing.replace(parsed, row.id)
     return _info(parsed)
 
