@@ -40,53 +40,24 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_settings_of(request: Request) -> Settings:
-    return request.app.state.settings
+def _app_state(name: str):
+    """A dependency handing a route the app's `name` (made once at start-up, in create_app)."""
+    def get(request: Request):
+        return getattr(request.app.state, name)
+
+    get.__name__ = f"get_{name}"
+    return Depends(get)
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings_of)]
-
-
-def get_database(request: Request) -> Database:
-    return request.app.state.database
-
-
-DatabaseDep = Annotated[Database, Depends(get_database)]
-
-
-def get_metrics(request: Request) -> ServiceMetrics:
-    return request.app.state.metrics
-
-
-MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
-
-
-def get_registry(request: Request) -> ModelRegistry:
-    return request.app.state.registry
-
-
-RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
-
-
-def get_routing(request: Request) -> RoutingState:
-    return request.app.state.routing
-
-
-RoutingDep = Annotated[RoutingState, Depends(get_routing)]
-
-
-def get_time_limits(request: Request) -> TimeLimitPolicy:
-    return request.app.state.time_limits
-
-
-TimeLimitsDep = Annotated[TimeLimitPolicy, Depends(get_time_limits)]
-
-
-def get_contact_salt(request: Request) -> str:
-    return request.app.state.contact_salt
-
-
-ContactSaltDep = Annotated[str, Depends(get_contact_salt)]
+SettingsDep = Annotated[Settings, _app_state("settings")]
+DatabaseDep = Annotated[Database, _app_state("database")]
+MetricsDep = Annotated[ServiceMetrics, _app_state("metrics")]
+RegistryDep = Annotated[ModelRegistry, _app_state("registry")]
+RoutingDep = Annotated[RoutingState, _app_state("routing")]
+TimeLimitsDep = Annotated[TimeLimitPolicy, _app_state("time_limits")]
+ContactSaltDep = Annotated[str, _app_state("contact_salt")]
+DuplicateIndexDep = Annotated[DuplicateIndex, _app_state("duplicate_index")]
+StatusGuessLimitsDep = Annotated[StatusGuessLimits, _app_state("status_guess_limits")]
 
 
 def get_predictor(request: Request) -> Predictor:
@@ -105,20 +76,6 @@ def get_triage(request: Request, predictor: PredictorDep) -> Triage:
 
 
 TriageDep = Annotated[Triage, Depends(get_triage)]
-
-
-def get_duplicate_index(request: Request) -> DuplicateIndex:
-    return request.app.state.duplicate_index
-
-
-DuplicateIndexDep = Annotated[DuplicateIndex, Depends(get_duplicate_index)]
-
-
-def get_status_guess_limits(request: Request) -> StatusGuessLimits:
-    return request.app.state.status_guess_limits
-
-
-StatusGuessLimitsDep = Annotated[StatusGuessLimits, Depends(get_status_guess_limits)]
 
 
 def require_duplicate_scorer(predictor: Predictor) -> DuplicateScorer:
