@@ -95,7 +95,9 @@ def main() -> dict:
                            urgent_cue_mask([e.text for e in examples], [e.title for e in examples]))
     baseline = fit_baseline()
     rng = np.random.default_rng(0)
-    results: dict = {"model_version": model.version, "test_examples": len(examples), "resamples": RESAMPLES, "heads": {}}
+    results: dict = {"model_version": model.version, "model_train_examples": model.artifact.get("train_examples"),
+                     "baseline_train_examples": baseline.train_examples, "test_examples": len(examples),
+                     "resamples": RESAMPLES, "heads": {}}
     for head in HEADS:
         codes = model.labels[head]
         y = np.array([codes.index(label) for label in baseline.test_labels[head]])

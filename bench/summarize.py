@@ -79,8 +79,13 @@ def model_vs_baseline(comparison: dict) -> list[str]:
     rows = [("type", heads["type"]), ("department", heads["department"]),
             ("risk, as served (`high` threshold tuned on dev)", heads["risk"]["as_served"]),
             ("risk, argmax (no threshold)", heads["risk"]["argmax"])]
+    trained = ""
+    if comparison.get("baseline_train_examples"):
+        trained = (f" The model was trained on {comparison.get('model_train_examples') or '?'} records, the baseline "
+                   f"on {comparison['baseline_train_examples']} (the training split as it is now).")
     lines = [f"## Fine-tuned model against the baseline, case by case (model {comparison['model_version']}, "
              f"{comparison['resamples']} paired bootstrap resamples of the {comparison['test_examples']} test cases)", "",
+             *([trained.strip(), ""] if trained else []),
              "| head | fine-tuned macro-F1 | baseline macro-F1 | difference | 95% interval | resamples with the model ahead |",
              "|---|---|---|---|---|---|"]
     for name, r in rows:
