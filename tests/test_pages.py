@@ -158,6 +158,15 @@ def test_browser_sign_in_correct_and_dashboard(live_server, tmp_path):
         expect(page.locator("#history")).to_contain_text("emergency")
         expect(page.locator("#history")).to_contain_text("涉及安全生产，转应急管理")
 
+        page.goto(f"{url}/ui/queue")  # the next case is right as predicted: one key accepts it
+        page.keyboard.press("j")
+        page.keyboard.press("Enter")
+        expect(page.locator("#petition-text")).to_be_visible()
+        accepted = page.url.removeprefix(url)
+        page.keyboard.press("a")
+        expect(page.locator("h1")).to_have_text("审核队列")
+        expect(page.locator(f'#queue tbody tr[data-href="{accepted}"]')).to_have_count(0)
+
         page.goto(f"{url}/ui/cases/{_case_with_link(url, keys['reviewer'])}")
         expect(page.locator(".link").first).to_be_visible()
         page.screenshot(path=shots / "case.png", full_page=True)

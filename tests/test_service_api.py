@@ -163,6 +163,31 @@ def test_review_queue_lists_uncorrected_uncertain_cases(service):
     assert other not in [i["id"] for i in again], "a corrected case leaves the queue"
 
 
+def test_accepting_a_prediction_takes_the_case_out_of_the_queue_and_into_training(service, tmp_path):
+    from petition_triage.service.storage.case_store import export_corrections
+
+    reviewer = service.keys["reviewer"]
+    case_id = service.post("/v1/cases", json={"text": "建议在南川河沿岸增设公共厕所和休息座椅，方便晨练的市民。"},
+                           headers=service.keys["intake"]).json()["id"]
+    assert case_id in [i["id"] for i in service.get("/v1/review/queue?limit=50", headers=reviewer).json()["items"]]
+    service.post(f"/v1/cases/{case_id}/corrections", json={"department": "housing"}, headers=reviewer)
+    accepted = service.post(f"/v1/cases/{case_id}/accept", json={"reason": "其余预测正确"}, headers=reviewer)
+    assert accepted.status_code == 200, accepted.text
+    detail = accepted.json()
+    assert detail["history"][-1]["field"] == "review" and detail["history"][-1]["to_value"] == "accepted"
+    assert detail["current"]["department"] == "housing", "accepting changes no label"
+    assert case_id not in [i["id"] for i in service.get("/v1/review/queue?limit=50", headers=reviewer).json()["items"]]
+    out = tmp_path / "reviewed.jsonl"
+    with service.app_state.database.sessions() as session:
+        assert export_corrections(session, out) == 1
+    labels = json.loads(out.read_text(encoding="utf-8"))["labels"]
+    # The accepted labels as they stood: the predicted type and risk, the corrected department.
+    assert labels["department"] == "housing" and labels["type"] == detail["classification"]["type"]["label"]
+    assert labels["risk"] == detail["classification"]["risk"]["level"]
+    assert service.post("/v1/cases/nope/accept", headers=reviewer).status_code == 404
+    assert service.post(f"/v1/cases/{case_id}/accept", headers=service.keys["intake"]).status_code == 403
+
+
 def test_health_readiness_and_metrics(service):
     assert service.get("/healthz").json()["status"] == "ok"
     ready = service.get("/readyz")

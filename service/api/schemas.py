@@ -219,6 +219,14 @@ class CorrectionRequest(RequestBody):
     reason: str | None = Field(default=None, max_length=2000)
 
 
+class AcceptRequest(RequestBody):
+    """A reviewer's confirmation that the case's current labels are right."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "电梯安全归市场监管，预测正确"}]})
+
+    reason: str | None = Field(default=None, max_length=2000)
+
+
 class CorrectionEvent(BaseModel):
     id: int
     field: str

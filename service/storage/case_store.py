@@ -156,8 +156,9 @@ def list_cases(session: Session, *, state: str | None = None, due: str | None = 
     return list(rows), total
 
 
-def current_labels(case: Case) -> dict[str, str | list[str] | None]:
-    """Predictions, overridden field by field by the latest correction."""
+def current_labels(case: Case, before: int | None = None) -> dict[str, str | list[str] | None]:
+    """Predictions, overridden field by field by the latest correction (made before the correction event
+    `before`, where given)."""
     risk = case.classification.get("risk") or {}
     labels: dict[str, str | list[str] | None] = {
         "type": case.predicted_type, "department": case.predicted_department, "risk": case.predicted_risk,
@@ -165,8 +166,29 @@ def current_labels(case: Case) -> dict[str, str | list[str] | None]:
         "office": (case.classification.get("route") or {}).get("office"),
     }
     for event in case.corrections:
-        labels[event.field] = json.loads(event.to_value) if event.field == "risk_reasons" else event.to_value
+        if before is not None and event.id >= before:
+            break
+        if event.field != REVIEW_FIELD:
+            labels[event.field] = json.loads(event.to_value) if event.field == "risk_reasons" else event.to_value
     return labels
+
+
+# A reviewer's "the prediction is right" is an event in the corrections history: the case leaves the
+# review queue, and its labels as they stood become training labels like corrected ones.
+REVIEW_FIELD = "review"
+ACCEPTED = "accepted"
+CONFIRMED_HEADS = ("type", "department", "risk")
+
+
+def accept_prediction(session: Session, case: Case, reason: str | None, actor: str) -> Correction:
+    """Records that the case's current labels are right (an `accepted` review event)."""
+    event = Correction(case_id=case.id, field=REVIEW_FIELD, from_value=None, to_value=ACCEPTED, reason=reason,
+                       actor=actor, model_version=case.model_version, created_at=utcnow())
+    session.add(event)
+    flag_modified(case, "state")  # one writer per case, as corrections (Case.row_version)
+    session.commit()
+    session.refresh(case)
+    return event
 
 
 def validate_correction(request: CorrectionRequest, allowed: dict[str, list[str]],
@@ -263,7 +285,8 @@ def review_queue(session: Session, limit: int, department: str | None = None) ->
 
 
 def export_corrections(session: Session, path: Path) -> int:
-    """Corrected cases as training rows (corpus schema): only corrected labels, latest time per case.
+    """Corrected and accepted cases as training rows (corpus schema): only labels a reviewer corrected or
+    accepted (type, department and risk as they stood), latest time per case.
 
     Uncorrected labels are left out on purpose: training on the model's own guesses would teach it
     nothing, and the trainer masks heads a row does not label.
@@ -274,6 +297,10 @@ def export_corrections(session: Session, path: Path) -> int:
     for case in cases:
         labels: dict[str, object] = {}
         for event in case.corrections:
+            if event.field == REVIEW_FIELD:  # confirmed: the labels as they stood then
+                accepted = current_labels(case, before=event.id)
+                labels.update({head: accepted[head] for head in CONFIRMED_HEADS})
+                continue
             labels[event.field] = json.loads(event.to_value) if event.field == "risk_reasons" else event.to_value
         rows.append({"id": case.id, "channel": case.channel, "title": case.title, "text": case.text,
                      "labels": labels, "corrected_at": max(e.created_at for e in case.corrections).isoformat()})

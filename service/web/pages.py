@@ -169,6 +169,19 @@ def correct(case_id: str, request: Request, registry: RegistryDep, routing: Rout
     return RedirectResponse(f"/ui/cases/{case_id}", status.HTTP_303_SEE_OTHER)
 
 
+@router.post("/cases/{case_id}/accept", dependencies=[Depends(_csrf)])
+def accept(case_id: str, session: SessionDep, user: ApiKey = Depends(_user("reviewer")), reason: str = Form("")):
+    """The prediction is right: the case leaves the queue; back to the queue for the next one."""
+    if case_store.get_case(session, case_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no case with id {case_id!r}")
+    try:
+        case_store.write_case(session, case_id, lambda c: case_store.accept_prediction(session, c, reason or None,
+                                                                                          user.name))
+    except case_store.ConcurrentWrites as exc:
+        return RedirectResponse(f"/ui/cases/{case_id}?error={quote(str(exc))}", status.HTTP_303_SEE_OTHER)
+    return RedirectResponse("/ui/queue", status.HTTP_303_SEE_OTHER)
+
+
 @router.post("/links/{link_id}/review", dependencies=[Depends(_csrf)])
 def review_link(session: SessionDep, user: ApiKey = Depends(_user("reviewer")),
                 link_id: int = PathParam(ge=1, le=MAX_ROW_ID),

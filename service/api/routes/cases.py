@@ -1,4 +1,4 @@
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, Body, HTTPException, status
 
 from ...casework.lifecycle import STATE_NAMES
 from ...casework.registration import register_submissions
@@ -6,8 +6,8 @@ from ...storage import case_store, duplicate_store
 from ..deps import (ContactSaltDep, DuplicateIndexDep, IntakeKey, PredictorDep, ReviewerKey, RoutingDep, SessionDep,
                     TimeLimitsDep, TriageDep)
 from ..keys import role_allows
-from ..schemas import (CaseCreated, CaseDetail, CaseEventView, Classification, CorrectionEvent, CorrectionRequest,
-                       Submission, error_responses)
+from ..schemas import (AcceptRequest, CaseCreated, CaseDetail, CaseEventView, Classification, CorrectionEvent,
+                       CorrectionRequest, Submission, error_responses)
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"], responses=error_responses(401, 403, 404, 413, 422, 503))
 
@@ -45,6 +45,21 @@ def correct_case(case_id: str, correction: CorrectionRequest, session: SessionDe
     try:
         case_store.write_case(session, case.id, lambda c: case_store.add_corrections(
             session, c, changes, correction.reason, reviewer.name, c.model_version))
+    except case_store.ConcurrentWrites as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc))
+    return case_detail(case_store.get_case(session, case_id), session)
+
+
+@router.post("/{case_id}/accept", response_model=CaseDetail, responses=error_responses(409))
+def accept_case(case_id: str, session: SessionDep, reviewer: ReviewerKey,
+                body: AcceptRequest = Body(default_factory=AcceptRequest)) -> CaseDetail:
+    """Confirms the prediction (with any earlier corrections) as right: an `accepted` review event in the
+    history; the case leaves the review queue and its labels count as reviewed training labels."""
+    if case_store.get_case(session, case_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no case with id {case_id!r}")
+    try:
+        case_store.write_case(session, case_id, lambda c: case_store.accept_prediction(session, c, body.reason,
+                                                                                          reviewer.name))
     except case_store.ConcurrentWrites as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc))
     return case_detail(case_store.get_case(session, case_id), session)
