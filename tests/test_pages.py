@@ -166,6 +166,7 @@ def test_browser_sign_in_correct_and_dashboard(live_server, tmp_path):
         page.keyboard.press("a")
         expect(page.locator("h1")).to_have_text("审核队列")
         expect(page.locator(f'#queue tbody tr[data-href="{accepted}"]')).to_have_count(0)
+        expect(page.locator("#today")).to_contain_text("确认预测正确 1 件，更正 1 件")
 
         page.goto(f"{url}/ui/cases/{_case_with_link(url, keys['reviewer'])}")
         expect(page.locator(".link").first).to_be_visible()

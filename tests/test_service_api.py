@@ -164,7 +164,9 @@ def test_review_queue_lists_uncorrected_uncertain_cases(service):
 
 
 def test_accepting_a_prediction_takes_the_case_out_of_the_queue_and_into_training(service, tmp_path):
-    from petition_triage.service.storage.case_store import export_corrections
+    from datetime import datetime, timezone
+
+    from petition_triage.service.storage.case_store import export_corrections, reviewed_since
 
     reviewer = service.keys["reviewer"]
     case_id = service.post("/v1/cases", json={"text": "建议在南川河沿岸增设公共厕所和休息座椅，方便晨练的市民。"},
@@ -180,6 +182,8 @@ def test_accepting_a_prediction_takes_the_case_out_of_the_queue_and_into_trainin
     out = tmp_path / "reviewed.jsonl"
     with service.app_state.database.sessions() as session:
         assert export_corrections(session, out) == 1
+        # Counted once, as corrected (it was corrected before it was accepted).
+        assert reviewed_since(session, datetime(2000, 1, 1, tzinfo=timezone.utc)) == {"accepted": 0, "corrected": 1}
     labels = json.loads(out.read_text(encoding="utf-8"))["labels"]
     # The accepted labels as they stood: the predicted type and risk, the corrected department.
     assert labels["department"] == "housing" and labels["type"] == detail["classification"]["type"]["label"]

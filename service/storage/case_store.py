@@ -180,6 +180,15 @@ ACCEPTED = "accepted"
 CONFIRMED_HEADS = ("type", "department", "risk")
 
 
+def reviewed_since(session: Session, since: datetime) -> dict[str, int]:
+    """Cases reviewed since `since`: accepted as predicted, and corrected (a case counts once, as corrected
+    if it got any correction)."""
+    rows = session.execute(select(Correction.case_id, Correction.field).where(Correction.created_at >= since)).all()
+    corrected = {case_id for case_id, field in rows if field != REVIEW_FIELD}
+    accepted = {case_id for case_id, field in rows if field == REVIEW_FIELD} - corrected
+    return {"accepted": len(accepted), "corrected": len(corrected)}
+
+
 def accept_prediction(session: Session, case: Case, reason: str | None, actor: str) -> Correction:
     """Records that the case's current labels are right (an `accepted` review event)."""
     event = Correction(case_id=case.id, field=REVIEW_FIELD, from_value=None, to_value=ACCEPTED, reason=reason,

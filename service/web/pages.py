@@ -1,6 +1,7 @@
 """The reviewer and supervisor web pages: server-rendered, in Chinese, signed in with an API key."""
 
 import re
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -14,6 +15,7 @@ from ..api.deps import RegistryDep, RoutingDep, SessionDep, client_address, refu
 from ..api.keys import find_key, role_allows
 from ..api.schemas import MAX_ROW_ID, CorrectionRequest
 from ..casework.lifecycle import STATE_NAMES
+from ..casework.time_limits import CHINA
 from ..predictor import ModelCheckError
 from ..storage import case_store, duplicate_store
 from ..storage.tables import ApiKey, as_utc, utcnow
@@ -122,8 +124,9 @@ def queue_page(request: Request, registry: RegistryDep, session: SessionDep, use
     items = case_store.review_queue(session, limit, department or None)
     departments = registry.predictor.model.labels.get("department", []) \
         if registry.predictor else []
+    today = datetime.now(CHINA).replace(hour=0, minute=0, second=0, microsecond=0)
     return _render(request, "queue.html", user, items=items, department=department or "", departments=departments,
-                   limit=limit)
+                   limit=limit, today=case_store.reviewed_since(session, today))
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
