@@ -193,3 +193,14 @@ def _case_with_link(url: str, reviewer_key: str) -> str:
             if client.get(f"/v1/cases/{item['id']}").json()["links"]:
                 return item["id"]
     raise AssertionError("no case has a duplicate link")
+
+
+def test_pages_show_times_in_beijing_time():
+    from datetime import datetime, timezone
+
+    from petition_triage.service.web.pages import TEMPLATES
+
+    when = TEMPLATES.env.filters["when"]
+    assert when(datetime(2026, 12, 8, 15, 59, tzinfo=timezone.utc)) == "2026-12-08 23:59"
+    assert when(datetime(2026, 12, 8, 16, 1)) == "2026-12-09 00:01", "naive times (SQLite) are UTC"
+    assert when(None) == "–"

@@ -85,7 +85,8 @@ def why_zh(reason: str) -> str:
 TEMPLATES.env.filters["age"] = age
 TEMPLATES.env.filters["why_zh"] = why_zh
 TEMPLATES.env.filters["pct"] = lambda p: "–" if p is None else f"{p * 100:.0f}%"
-TEMPLATES.env.filters["when"] = lambda m: "–" if m is None else as_utc(m).strftime("%Y-%m-%d %H:%M UTC")
+# Staff read times in Beijing time: a deadline stored as 15:59 UTC ends at 23:59 on their clock.
+TEMPLATES.env.filters["when"] = lambda m: "–" if m is None else as_utc(m).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
 
 @router.get("/login", response_class=HTMLResponse)
