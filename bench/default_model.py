@@ -20,8 +20,10 @@ def served_bytes(model_dir: Path, onnx_file: str) -> int:
 
 
 def report(model_dir: Path = MODEL_DIR) -> dict:
-    artifact = json.loads(ModelDirectory(model_dir).artifact.read_text(encoding="utf-8"))
-    test = json.loads(ModelDirectory(model_dir).metrics.read_text(encoding="utf-8"))["test"]
+    files = ModelDirectory(model_dir)
+    artifact = json.loads(files.artifact.read_text(encoding="utf-8"))
+    metrics = json.loads(files.metrics.read_text(encoding="utf-8"))
+    test = metrics["test"]
     heads = {}
     for head in HEADS:
         s = test[head]
@@ -41,7 +43,7 @@ def report(model_dir: Path = MODEL_DIR) -> dict:
         "size": {"served_mb": round(served_bytes(model_dir, artifact["onnx_file"]) / 1e6, 1),
                  "onnx_mb": round((model_dir / artifact["onnx_file"]).stat().st_size / 1e6, 1)},
     }
-    shift = json.loads(ModelDirectory(model_dir).metrics.read_text(encoding="utf-8")).get("shift-test")
+    shift = metrics.get("shift-test")
     if shift:  # text written to the profile of real messages, beside test
         result["shift_test"] = {
             "examples": shift["examples"], "needs_review_rate": shift["needs_review_rate"],

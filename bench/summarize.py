@@ -227,8 +227,8 @@ def main() -> str:
         "section measured elsewhere says where (the inference and HTTP figures come from the run that wrote "
         "their JSON).", "",
     ]
-    model_metrics = json.loads(ModelDirectory(SHIPPED_MODEL_DIR).metrics.read_text(encoding="utf-8")) \
-        if ModelDirectory(SHIPPED_MODEL_DIR).metrics.exists() else {}
+    shipped = ModelDirectory(SHIPPED_MODEL_DIR)
+    model_metrics = json.loads(shipped.metrics.read_text(encoding="utf-8")) if shipped.metrics.exists() else {}
     test, baseline = model_metrics.get("test", {}), load("baseline_tfidf.json").get("heads", {})
     if test:
         lines += ["## Model quality on the test split (500 records the model never saw)", "",
@@ -311,8 +311,7 @@ def main() -> str:
                   f"them {scale['duplicate_recall_among_100k']}; index memory ≈ {scale['index_memory_mb']} MB; "
                   f"built in {scale['build_s']} s" + (f"; loaded from SQLite at start-up in {load_['load_s']} s." if load_
                                                       else "."), ""]
-    scorer = json.loads(ModelDirectory(SHIPPED_MODEL_DIR).scorer.read_text(encoding="utf-8")) \
-        if ModelDirectory(SHIPPED_MODEL_DIR).scorer.exists() else {}
+    scorer = json.loads(shipped.scorer.read_text(encoding="utf-8")) if shipped.scorer.exists() else {}
     lines += real_style_duplicates(scorer.get("report", {}))
     places = load("places.json")
     if places:

@@ -78,6 +78,11 @@ def person_hashes(metadata: Mapping[str, object], salt: str) -> tuple[frozenset[
     return contacts, names
 
 
+def without_person_fields(metadata: Mapping[str, object]) -> dict[str, object]:
+    """The metadata less its contact and name fields (which fingerprints keep only as hashes)."""
+    return {k: v for k, v in metadata.items() if k not in CONTACT_FIELDS and k not in NAME_FIELDS}
+
+
 @dataclass
 class Fingerprint:
     """A submission as duplicate search sees it."""

@@ -137,15 +137,13 @@ class DuplicateIndex:
         """The highest stored sequence number seen."""
         return self._max_seq
 
-    def note_seq(self, seq: int) -> None:
+    def unseen(self, stored: list[tuple[int, str]]) -> list[str]:
+        """Of stored rows (sequence number, case id), the cases this index lacks or holds at an older row;
+        the highest sequence number among them is noted as seen."""
         with self._lock:
-            self._max_seq = max(self._max_seq, seq)
-
-    def holds(self, case_id: str, seq: int) -> bool:
-        """Whether the index holds this case at this stored row or a newer one."""
-        with self._lock:
-            row = self._row_of.get(case_id)
-            return row is not None and self._seq_of[row] >= seq
+            self._max_seq = max([self._max_seq, *(seq for seq, _ in stored)])
+            return [case_id for seq, case_id in stored
+                    if case_id not in self._row_of or seq > self._seq_of[self._row_of[case_id]]]
 
     def candidates(self, fp: Fingerprint, neighbours: int = SEMANTIC_NEIGHBOURS) -> dict[int, list[str]]:
         """Rows worth scoring (embedded by the query's model), with the stages that proposed each."""

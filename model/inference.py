@@ -26,11 +26,12 @@ class OnnxTriageModel:
     def __init__(self, directory: str | Path, onnx_file: str | None = None, threads: int = 0) -> None:
         self.directory = Path(directory)
         self.config = TriageConfig.load(self.directory)
-        artifact = json.loads(ModelDirectory(self.directory).artifact.read_text(encoding="utf-8"))
+        files = ModelDirectory(self.directory)
+        artifact = json.loads(files.artifact.read_text(encoding="utf-8"))
         self.artifact = artifact
         self.onnx_file = onnx_file or artifact["onnx_file"]
         self.calibration = Calibration.from_dict(
-            json.loads(ModelDirectory(self.directory).calibration.read_text(encoding="utf-8")))
+            json.loads(files.calibration.read_text(encoding="utf-8")))
         self.tokenizer = ServingTokenizer(self.directory)
         options = ort.SessionOptions()
         if threads:

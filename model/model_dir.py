@@ -6,7 +6,6 @@ service reads them; every one of those goes through `ModelDirectory` instead of 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 CONFIG_NAME = "triage_config.json"
@@ -26,14 +25,11 @@ SHIPPED_FILES = (KEYWORDS_NAME, SCORER_NAME, CONFIG_NAME, CALIBRATION_NAME, LABE
                  CARD_NAME, *TOKENIZER_FILES)
 
 
-@dataclass(frozen=True)
 class ModelDirectory:
     """A trained model's folder and the path of each file in it."""
 
-    path: Path
-
     def __init__(self, path: str | Path) -> None:
-        object.__setattr__(self, "path", Path(path))
+        self.path = Path(path)
 
     @property
     def config(self) -> Path:

@@ -14,11 +14,11 @@ class ServingTokenizer:
     """Reads a saved tokenizer directory; callable like a transformers tokenizer for `encode_batch`."""
 
     def __init__(self, directory: str | Path) -> None:
-        directory = Path(directory)
-        self.backend = Tokenizer.from_file(str(ModelDirectory(directory).tokenizer))
+        files = ModelDirectory(directory)
+        self.backend = Tokenizer.from_file(str(files.tokenizer))
         self.backend.no_truncation()
         self.backend.no_padding()
-        config = json.loads(ModelDirectory(directory).tokenizer_config.read_text(encoding="utf-8"))
+        config = json.loads(files.tokenizer_config.read_text(encoding="utf-8"))
 
         def token_id(name: str) -> int:
             token = config.get(name)

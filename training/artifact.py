@@ -86,35 +86,37 @@ def save_trained(out_dir: Path, result, calibration: Calibration, provenance: di
     result.model.save_pretrained(out_dir / PYTORCH_DIR, tokenizer=result.tokenizer)
     result.model.config.save(out_dir)
     result.tokenizer.save_pretrained(out_dir)
-    write_json(ModelDirectory(out_dir).calibration, calibration.to_dict())
-    write_json(ModelDirectory(out_dir).labels, result.model.config.labels)
+    files = ModelDirectory(out_dir)
+    write_json(files.calibration, calibration.to_dict())
+    write_json(files.labels, result.model.config.labels)
     version = provenance.get("version") or datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    write_json(ModelDirectory(out_dir).artifact, {"version": version, "onnx_file": None, **provenance,
-                                          "training_history": result.history, "best_epoch": result.best_epoch,
-                                          "training_seconds": round(result.seconds, 1)})
+    write_json(files.artifact, {"version": version, "onnx_file": None, **provenance,
+                                "training_history": result.history, "best_epoch": result.best_epoch,
+                                "training_seconds": round(result.seconds, 1)})
 
 
 def update_artifact(out_dir: Path, **fields) -> dict:
-    artifact = read_json(ModelDirectory(out_dir).artifact)
+    path = ModelDirectory(out_dir).artifact
+    artifact = read_json(path)
     artifact.update(fields)
-    write_json(ModelDirectory(out_dir).artifact, artifact)
+    write_json(path, artifact)
     return artifact
 
 
 def record_metrics(out_dir: Path, name: str, report: dict) -> None:
-    metrics = read_json(ModelDirectory(out_dir).metrics)
+    path = ModelDirectory(out_dir).metrics
+    metrics = read_json(path)
     metrics[name] = {
         head: {k: v for k, v in scores.items() if k not in ("confusion",)} if isinstance(scores, dict) else scores
         for head, scores in report.items()
     }
-    write_json(ModelDirectory(out_dir).metrics, metrics)
+    write_json(path, metrics)
     write_model_card(out_dir)
 
 
 def write_model_card(out_dir: Path) -> None:
-    artifact = read_json(ModelDirectory(out_dir).artifact)
-    metrics = read_json(ModelDirectory(out_dir).metrics)
-    labels = read_json(ModelDirectory(out_dir).labels)
+    files = ModelDirectory(out_dir)
+    artifact, metrics, labels = read_json(files.artifact), read_json(files.metrics), read_json(files.labels)
     lines = [
         f"# petition-triage model {artifact.get('version', '')}", "",
         "Classifies a Chinese petition (信访) or hotline submission: request type, responsible department, "
@@ -149,7 +151,7 @@ def write_model_card(out_dir: Path) -> None:
         if report.get("measured_on"):
             lines.append(f"\nMeasured on {report['measured_on']}, file `{report.get('onnx_file')}`.")
         lines.append("")
-    scorer_report = read_json(ModelDirectory(out_dir).scorer).get("report", {})
+    scorer_report = read_json(files.scorer).get("report", {})
     duplicates = scorer_report.get("splits", {})
     if duplicates:
         lines += ["## Duplicate search", "", "The duplicate scorer (`duplicate_scorer.json`) was fitted on the train "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import platform
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -143,12 +143,12 @@ def export_command(model_dir: Path, dev_data: str | None, mapping: ColumnMapping
     chosen, decision, calibration = files.fp32_onnx.name, "fp32 (int8 not tried)", None
     if dev:
         devset = _DevSet(model_dir, dev, _high_risk_recall(model_dir))
-        calibration, reference = devset.calibrate(files.fp32_onnx.name)
+        logits = devset.logits(files.fp32_onnx.name)
+        calibration = devset.fit_calibration(logits)
+        reference = devset.evaluate(logits, calibration)
         if int8:
             summary["fp32"]["dev_macro_f1"] = {h: reference[h]["macro_f1"] for h in HEADS_GATED if h in reference}
-            chosen, decision, variant_calibration = _choose_int8(files, devset, reference, calibration, variants,
-                                                                 summary)
-            calibration = variant_calibration or calibration
+            chosen, decision, calibration = _choose_int8(files, devset, reference, calibration, variants, summary)
     update_artifact(model_dir, onnx_file=chosen, quantization={"decision": decision, **summary})
     if calibration is not None:
         save_calibration(model_dir, calibration, dev_data or train_data, len(dev), chosen, dev_splits)
@@ -171,59 +171,57 @@ def _export_fp32(model: TriageModel, tokenizer, fp32: Path, dev: list[Example]) 
 
 @dataclass
 class _DevSet:
-    """The dev data training used, as the exported graphs read it; `calibrate` (on fp32) comes first and
-    fixes the labels and targets that `score` compares the int8 variants on."""
+    """The dev data training used, as the exported graphs read it."""
 
     model_dir: Path
     examples: list[Example]
     # A recall target chosen with `calibrate --high-recall` outlives a re-export.
     high_recall: float
-    labels: dict[str, list[str]] = field(default_factory=dict)
-    targets: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.texts = [e.text for e in self.examples]
         self.titles = [e.title for e in self.examples]
         self.cues = urgent_cue_mask(self.texts, self.titles)
+        self.labels = TriageConfig.load(self.model_dir).labels
+        self.targets = label_targets(self.examples, self.labels)
 
-    def calibrate(self, onnx_file: str) -> tuple[Calibration, dict]:
-        """Calibration fitted on a graph's own dev logits, and the scores under it."""
-        served = OnnxTriageModel(self.model_dir, onnx_file=onnx_file)
-        logits = served.logits(self.texts, self.titles)
-        self.labels, self.targets = served.labels, label_targets(self.examples, served.labels)
-        calibration = fit_calibration(logits, self.targets, self.labels, self.cues, self.high_recall)
-        return calibration, evaluate_logits(logits, self.targets, self.labels, calibration, self.cues)
+    def logits(self, onnx_file: str) -> dict[str, np.ndarray]:
+        return OnnxTriageModel(self.model_dir, onnx_file=onnx_file).logits(self.texts, self.titles)
 
-    def score(self, onnx_file: str, calibration: Calibration) -> tuple[dict, dict]:
-        """A graph's dev logits and its scores under `calibration`."""
-        logits = OnnxTriageModel(self.model_dir, onnx_file=onnx_file).logits(self.texts, self.titles)
-        return logits, evaluate_logits(logits, self.targets, self.labels, calibration, self.cues)
+    def fit_calibration(self, logits: dict[str, np.ndarray]) -> Calibration:
+        """A graph is calibrated on its own dev logits."""
+        return fit_calibration(logits, self.targets, self.labels, self.cues, self.high_recall)
+
+    def evaluate(self, logits: dict[str, np.ndarray], calibration: Calibration) -> dict:
+        return evaluate_logits(logits, self.targets, self.labels, calibration, self.cues)
 
 
 def _choose_int8(files: ModelDirectory, devset: _DevSet, reference: dict, calibration: Calibration,
-                 variants: tuple[str, ...], summary: dict) -> tuple[str, str, Calibration | None]:
-    """The first int8 variant whose dev macro-F1 drops ≤ INT8_MAX_DROP on every head (its own
-    calibration with it), else fp32; each tried variant's sizes and drops go into `summary`."""
-    chosen, decision, chosen_calibration = files.fp32_onnx.name, \
-        "fp32: no int8 variant stayed within 0.5 macro-F1 points on dev", None
+                 variants: tuple[str, ...], summary: dict) -> tuple[str, str, Calibration]:
+    """The first int8 variant whose dev macro-F1 drops ≤ INT8_MAX_DROP on every head, with its own
+    calibration, else fp32 with `calibration`; each tried variant's sizes and drops go into `summary`."""
     for name in variants:
         path = files.onnx(name)
         INT8_VARIANTS[name](files.fp32_onnx, path)
-        logits, report = devset.score(path.name, calibration)
+        logits = devset.logits(path.name)
+        report = devset.evaluate(logits, calibration)
         drops = {h: reference[h]["macro_f1"] - report[h]["macro_f1"] for h in HEADS_GATED if h in report}
         summary[name] = {"file": path.name, "bytes": path.stat().st_size, "dev_macro_f1_drop": drops}
         if max(drops.values()) <= INT8_MAX_DROP:
-            chosen, decision = path.name, f"{name}: dev macro-F1 drop ≤ {INT8_MAX_DROP * 100:.1f} points on every head"
+            _remove_stale_int8(files, keep=path.name)
             # The int8 graph's probabilities differ a little from fp32's, and the `high` threshold sits
             # where few dev cases lie: the graph that serves is calibrated on its own logits.
-            chosen_calibration = fit_calibration(logits, devset.targets, devset.labels, devset.cues,
-                                                 devset.high_recall)
-            break
+            return (path.name, f"{name}: dev macro-F1 drop ≤ {INT8_MAX_DROP * 100:.1f} points on every head",
+                    devset.fit_calibration(logits))
         path.unlink()
+    _remove_stale_int8(files, keep=None)
+    return files.fp32_onnx.name, "fp32: no int8 variant stayed within 0.5 macro-F1 points on dev", calibration
+
+
+def _remove_stale_int8(files: ModelDirectory, keep: str | None) -> None:
     for stale in files.path.glob("model.int8*.onnx"):  # left by an earlier export
-        if stale.name != chosen:
+        if stale.name != keep:
             stale.unlink()
-    return chosen, decision, chosen_calibration
 
 
 def _high_risk_recall(model_dir: Path) -> float:

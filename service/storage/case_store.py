@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
-from petition_triage.dedup.fingerprints import CONTACT_FIELDS, NAME_FIELDS, Fingerprint, char_shingles
+from petition_triage.dedup.fingerprints import CONTACT_FIELDS, Fingerprint, char_shingles, without_person_fields
 from petition_triage.dedup.index import Match
 from petition_triage.privacy import contact_hash, hash_personal_data
 
@@ -39,13 +39,11 @@ def register_case(session: Session, submission: Submission, classification: Clas
                   matches: list[Match] = ()) -> Case:
     """Stores the submission with its predictions, fingerprint and duplicate links in one transaction:
     all of it or nothing."""
-    meta = dict(submission.metadata)
-    contact = next((str(meta[k]) for k in CONTACT_FIELDS if meta.get(k)), None)
+    contact = next((str(submission.metadata[k]) for k in CONTACT_FIELDS if submission.metadata.get(k)), None)
     # Phone and ID numbers and names are kept only as salted hashes (in the fingerprint), and so is any
     # number or address that looks like one under another key (备用电话, 邮箱…).
-    for key in (*CONTACT_FIELDS, *NAME_FIELDS):
-        meta.pop(key, None)
-    meta = {k: hash_personal_data(v, salt) if isinstance(v, str) else v for k, v in meta.items()}
+    meta = {k: hash_personal_data(v, salt) if isinstance(v, str) else v
+            for k, v in without_person_fields(submission.metadata).items()}
     case = Case(
         id=str(uuid.uuid4()), created_at=utcnow(), channel=submission.channel, title=submission.title,
         text=submission.text, meta=meta, contact_hash=contact_hash(contact, salt) if contact else None,
@@ -194,10 +192,17 @@ def accept_prediction(session: Session, case: Case, reason: str | None, actor: s
     event = Correction(case_id=case.id, field=REVIEW_FIELD, from_value=None, to_value=ACCEPTED, reason=reason,
                        actor=actor, model_version=case.model_version, created_at=utcnow())
     session.add(event)
-    flag_modified(case, "state")  # one writer per case, as corrections (Case.row_version)
+    _commit_with_case_row(session, case)
+    return event
+
+
+def _commit_with_case_row(session: Session, case: Case) -> None:
+    """Commits events kept in their own table together with a write of the case row, so that the commit
+    checks and bumps the case's row version: two reviewers' events are applied one after the other
+    (`write_case`)."""
+    flag_modified(case, "state")
     session.commit()
     session.refresh(case)
-    return event
 
 
 def validate_correction(request: CorrectionRequest, allowed: dict[str, list[str]],
@@ -236,15 +241,11 @@ def add_corrections(session: Session, case: Case, changes: dict[str, object], re
                                  to_value=encode(value), reason=reason, actor=actor, model_version=model_version,
                                  created_at=utcnow()))
     session.add_all(events)
-    # The corrections live in their own table; writing the case row too makes this commit check and bump
-    # the case's row version, so that two reviewers' corrections are applied one after the other.
-    flag_modified(case, "state")
     moved = {f: changes[f] for f in ("department", "office") if f in changes and changes[f] != before.get(f)}
     if moved:
         notifications.emit(session, "case.reassigned", case, **{f"from_{f}": before.get(f) for f in moved},
                            **{f"to_{f}": v for f, v in moved.items()})
-    session.commit()
-    session.refresh(case)
+    _commit_with_case_row(session, case)
     return events
 
 

@@ -17,8 +17,8 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from petition_triage.dedup.components import MIN_SUBMITTERS, issue_clusters
-from petition_triage.dedup.fingerprints import (CONTACT_FIELDS, NAME_FIELDS, Fingerprint, fingerprint, model_labels,
-                                                top_labels, unit_vector)
+from petition_triage.dedup.fingerprints import (Fingerprint, fingerprint, model_labels, top_labels, unit_vector,
+                                                without_person_fields)
 from petition_triage.dedup.index import DuplicateIndex, Match
 from petition_triage.dedup.scorer import ISSUE_LINK, DuplicateScorer
 from petition_triage.model.inference import EMBEDDING_OUTPUT, OnnxTriageModel
@@ -52,9 +52,7 @@ def sync_index(index: DuplicateIndex, session: Session) -> int:
         return len(index)
     recent = session.execute(select(CaseFingerprint.seq, CaseFingerprint.case_id)
                              .where(CaseFingerprint.seq > index.max_seq - SYNC_LOOKBACK)).all()
-    missing = [case_id for seq, case_id in recent if not index.holds(case_id, seq)]
-    for seq, _ in recent:
-        index.note_seq(seq)
+    missing = index.unseen(recent)
     for start in range(0, len(missing), 500):
         rows = session.execute(_with_case(select(CaseFingerprint))
                                .where(CaseFingerprint.case_id.in_(missing[start:start + 500]))
@@ -133,8 +131,7 @@ def as_schema(match: Match, contact_evidence: bool = True) -> DuplicateMatch:
 def without_contacts(submission: Submission) -> Submission:
     """The submission with its phone, ID and name fields removed: what a search may compare when its
     caller may not learn whether a contact matches."""
-    meta = {k: v for k, v in submission.metadata.items() if k not in (*CONTACT_FIELDS, *NAME_FIELDS)}
-    return submission.model_copy(update={"metadata": meta})
+    return submission.model_copy(update={"metadata": without_person_fields(submission.metadata)})
 
 
 def link_view(link: DuplicateLink) -> DuplicateLinkView:

@@ -13,6 +13,7 @@ from markupsafe import Markup, escape
 
 from ..api.deps import RegistryDep, RoutingDep, SessionDep, client_address, refuse_while_guessing, session_key
 from ..api.keys import find_key, role_allows
+from ..api.routes.cases import case_or_404
 from ..api.schemas import MAX_ROW_ID, CorrectionRequest
 from ..casework.lifecycle import STATE_NAMES
 from ..casework.time_limits import CHINA
@@ -134,9 +135,7 @@ def queue_page(request: Request, registry: RegistryDep, session: SessionDep, use
 def case_page(case_id: str, request: Request, registry: RegistryDep, session: SessionDep,
               user: ApiKey = Depends(_user("reviewer")),
               error: str | None = None) -> HTMLResponse:
-    case = case_store.get_case(session, case_id)
-    if case is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no case with id {case_id!r}")
+    case = case_or_404(session, case_id)
     links = duplicate_store.links_of(session, case.id)
     others = {c.id: c for c in case_store.get_cases(session, {l.case_id for l in links} | {l.other_case_id for l in links})}
     classification = case.classification
@@ -153,10 +152,7 @@ def correct(case_id: str, request: Request, registry: RegistryDep, routing: Rout
             user: ApiKey = Depends(_user("reviewer")),
             type: str = Form(""), department: str = Form(""), risk: str = Form(""), office: str = Form(""),
             reason: str = Form("")):
-    case = case_store.get_case(session, case_id)
-    if case is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no case with id {case_id!r}")
-    current = case_store.current_labels(case)
+    current = case_store.current_labels(case_or_404(session, case_id))
     wanted = {field: value for field, value in (("type", type), ("department", department), ("risk", risk),
                                                 ("office", office.strip())) if value and value != current.get(field)}
     try:
@@ -164,26 +160,30 @@ def correct(case_id: str, request: Request, registry: RegistryDep, routing: Rout
         changes = case_store.validate_correction(request_model, registry.predictor.model.labels,
                                                  routing.current().offices)
     except ValueError as exc:
-        return RedirectResponse(f"/ui/cases/{case_id}?error={quote(str(exc))}", status.HTTP_303_SEE_OTHER)
-    try:
-        case_store.write_case(session, case.id, lambda c: case_store.add_corrections(
-            session, c, changes, reason or None, user.name, c.model_version))
-    except case_store.ConcurrentWrites as exc:
-        return RedirectResponse(f"/ui/cases/{case_id}?error={quote(str(exc))}", status.HTTP_303_SEE_OTHER)
-    return RedirectResponse(f"/ui/cases/{case_id}", status.HTTP_303_SEE_OTHER)
+        return _back_to_case(case_id, exc)
+    return _write(session, case_id, lambda c: case_store.add_corrections(
+        session, c, changes, reason or None, user.name, c.model_version), then=f"/ui/cases/{case_id}")
 
 
 @router.post("/cases/{case_id}/accept", dependencies=[Depends(_csrf)])
 def accept(case_id: str, session: SessionDep, user: ApiKey = Depends(_user("reviewer")), reason: str = Form("")):
     """The prediction is right: the case leaves the queue; back to the queue for the next one."""
-    if case_store.get_case(session, case_id) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no case with id {case_id!r}")
+    case_or_404(session, case_id)
+    return _write(session, case_id, lambda c: case_store.accept_prediction(session, c, reason or None, user.name),
+                  then="/ui/queue")
+
+
+def _write(session, case_id: str, change, then: str) -> RedirectResponse:
+    """Runs `change` as the case's one writer, then on to `then`, or back to the case saying why not."""
     try:
-        case_store.write_case(session, case_id, lambda c: case_store.accept_prediction(session, c, reason or None,
-                                                                                          user.name))
+        case_store.write_case(session, case_id, change)
     except case_store.ConcurrentWrites as exc:
-        return RedirectResponse(f"/ui/cases/{case_id}?error={quote(str(exc))}", status.HTTP_303_SEE_OTHER)
-    return RedirectResponse("/ui/queue", status.HTTP_303_SEE_OTHER)
+        return _back_to_case(case_id, exc)
+    return RedirectResponse(then, status.HTTP_303_SEE_OTHER)
+
+
+def _back_to_case(case_id: str, problem: Exception) -> RedirectResponse:
+    return RedirectResponse(f"/ui/cases/{case_id}?error={quote(str(problem))}", status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/links/{link_id}/review", dependencies=[Depends(_csrf)])

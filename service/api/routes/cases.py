@@ -1,8 +1,9 @@
 from fastapi import APIRouter, Body, HTTPException, status
 
-from ...casework.lifecycle import STATE_NAMES
+from ...casework.lifecycle import STATE_NAMES, TransitionRefused
 from ...casework.registration import register_submissions
 from ...storage import case_store, duplicate_store
+from ...storage.tables import Case
 from ..deps import (ContactSaltDep, DuplicateIndexDep, IntakeKey, PredictorDep, ReviewerKey, RoutingDep, SessionDep,
                     TimeLimitsDep, TriageDep)
 from ..keys import role_allows
@@ -25,29 +26,20 @@ async def register_case(submission: Submission, triage: TriageDep, index: Duplic
 @router.get("/{case_id}", response_model=CaseDetail)
 def read_case(case_id: str, session: SessionDep, _: ReviewerKey) -> CaseDetail:
     """A case with its predictions, its current labels and the history of corrections."""
-    case = case_store.get_case(session, case_id)
-    if case is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no case with id {case_id!r}")
-    return case_detail(case, session)
+    return case_detail(case_or_404(session, case_id), session)
 
 
 @router.post("/{case_id}/corrections", response_model=CaseDetail)
 def correct_case(case_id: str, correction: CorrectionRequest, session: SessionDep, reviewer: ReviewerKey,
                  predictor: PredictorDep, routing: RoutingDep) -> CaseDetail:
     """Records a reviewer's correction as events (who, when, from what, to what); nothing is overwritten."""
-    case = case_store.get_case(session, case_id)
-    if case is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no case with id {case_id!r}")
+    case_or_404(session, case_id)
     try:
         changes = case_store.validate_correction(correction, predictor.model.labels, routing.current().offices)
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc))
-    try:
-        case_store.write_case(session, case.id, lambda c: case_store.add_corrections(
-            session, c, changes, correction.reason, reviewer.name, c.model_version))
-    except case_store.ConcurrentWrites as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc))
-    return case_detail(case_store.get_case(session, case_id), session)
+    return write_and_show(session, case_id, lambda c: case_store.add_corrections(
+        session, c, changes, correction.reason, reviewer.name, c.model_version))
 
 
 @router.post("/{case_id}/accept", response_model=CaseDetail, responses=error_responses(409))
@@ -55,14 +47,29 @@ def accept_case(case_id: str, session: SessionDep, reviewer: ReviewerKey,
                 body: AcceptRequest = Body(default_factory=AcceptRequest)) -> CaseDetail:
     """Confirms the prediction (with any earlier corrections) as right: an `accepted` review event in the
     history; the case leaves the review queue and its labels count as reviewed training labels."""
-    if case_store.get_case(session, case_id) is None:
+    return write_and_show(session, case_id, lambda c: case_store.accept_prediction(session, c, body.reason,
+                                                                                      reviewer.name))
+
+
+def case_or_404(session, case_id: str) -> Case:
+    case = case_store.get_case(session, case_id)
+    if case is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no case with id {case_id!r}")
+    return case
+
+
+def write_and_show(session, case_id: str, change) -> CaseDetail:
+    """Runs `change` on the case as its one writer (`case_store.write_case`) and answers with the case:
+    404 for an unknown case; 409 when the lifecycle does not allow the change now, or other writers kept
+    changing the case; 422 for a value beyond the policy's bounds (an extension)."""
+    case_or_404(session, case_id)
     try:
-        case_store.write_case(session, case_id, lambda c: case_store.accept_prediction(session, c, body.reason,
-                                                                                          reviewer.name))
-    except case_store.ConcurrentWrites as exc:
+        case_store.write_case(session, case_id, change)
+    except (TransitionRefused, case_store.ConcurrentWrites) as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc))
-    return case_detail(case_store.get_case(session, case_id), session)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc))
+    return case_detail(case_or_404(session, case_id), session)
 
 
 def case_detail(case, session) -> CaseDetail:

@@ -1,13 +1,13 @@
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 
 from ...casework import lifecycle
 from ...storage import case_store
 from ..deps import ReviewerKey, SessionDep, TimeLimitsDep
 from ..schemas import (MAX_ROW_ID, CaseDetail, CaseList, CaseSummary, ExtensionRequest, State, TransitionRequest,
                        error_responses)
-from .cases import case_detail
+from .cases import write_and_show
 
 router = APIRouter(prefix="/v1/cases", tags=["lifecycle"], responses=error_responses(401, 403, 404, 409, 422))
 
@@ -34,7 +34,7 @@ def transition(case_id: str, request_body: TransitionRequest, time_limits: TimeL
                reviewer: ReviewerKey) -> CaseDetail:
     """Moves a case along its lifecycle (登记 → 受理 → 办理 → 答复 → 办结, or 退回 / 督办); 409 when the
     current state does not allow it. Each move is an event with actor and time; the deadline follows."""
-    return _write(session, case_id, lambda c: lifecycle.transition(
+    return write_and_show(session, case_id, lambda c: lifecycle.transition(
         session, c, request_body.to, reviewer.name, request_body.note, time_limits))
 
 
@@ -42,25 +42,5 @@ def transition(case_id: str, request_body: TransitionRequest, time_limits: TimeL
 def extend(case_id: str, request_body: ExtensionRequest, time_limits: TimeLimitsDep, session: SessionDep,
            reviewer: ReviewerKey) -> CaseDetail:
     """Extends the handling time limit (once, by at most 30 days under the default policy)."""
-    return _write(session, case_id, lambda c: lifecycle.extend(
+    return write_and_show(session, case_id, lambda c: lifecycle.extend(
         session, c, request_body.days, reviewer.name, request_body.reason, time_limits))
-
-
-def _write(session, case_id: str, change) -> CaseDetail:
-    """Runs a lifecycle change as the case's one writer: 409 when the lifecycle does not allow it now (or
-    other writers kept changing the case), 422 for an extension beyond the policy's bounds."""
-    _case(session, case_id)
-    try:
-        case_store.write_case(session, case_id, change)
-    except (lifecycle.TransitionRefused, case_store.ConcurrentWrites) as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc))
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc))
-    return case_detail(_case(session, case_id), session)
-
-
-def _case(session, case_id: str):
-    case = case_store.get_case(session, case_id)
-    if case is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no case with id {case_id!r}")
-    return case
